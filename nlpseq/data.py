@@ -1,0 +1,213 @@
+"""The data layer: one loader for built-in corpora, local files and Hub datasets, and task preparation.
+
+Everything returns ``datasets.DatasetDict`` objects and uses ``datasets.map`` (batched, optional
+``num_proc``); batching is left to the transformers collators (``DataCollatorForLanguageModeling``,
+``DataCollatorWithPadding``, ``DataCollatorForSeq2Seq``), which work unchanged on what these helpers return.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from itertools import chain
+from pathlib import Path
+
+from datasets import ClassLabel, Dataset, DatasetDict, load_dataset
+from transformers import PreTrainedTokenizerBase
+
+from .corpora import BUILTIN_CORPORA, make_corpus
+
+#: file extension -> (datasets builder, extra builder kwargs)
+FILE_FORMATS: dict[str, tuple[str, dict]] = {
+    ".txt": ("text", {}),
+    ".csv": ("csv", {}),
+    ".tsv": ("csv", {"delimiter": "\t"}),
+    ".json": ("json", {}),
+    ".jsonl": ("json", {}),
+    ".parquet": ("parquet", {}),
+}
+#: file stems recognised as splits when a directory is given
+SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
+               "dev": "validation", "test": "test"}
+
+
+def _builder_for(paths: list[Path]) -> tuple[str, dict]:
+    suffixes = {p.suffix.lower() for p in paths}
+    for p in paths:
+        if not p.is_file():
+            raise FileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at {Path.cwd()})")
+    unknown = suffixes - set(FILE_FORMATS)
+    if unknown:
+        raise ValueError(f"Unsupported file extension(s) {sorted(unknown)}; supported: {sorted(FILE_FORMATS)} "
+                         "(convert the file, or load it yourself with datasets.load_dataset)")
+    if len(suffixes) > 1:
+        raise ValueError(f"All data files must share one format, got {sorted(suffixes)}")
+    return FILE_FORMATS[suffixes.pop()]
+
+
+def _split_mapping(path: Path) -> dict[str, Path]:
+    """``train.txt``, ``valid.txt``, ``test.txt`` (or dev/val/validation) inside a directory."""
+    found = {}
+    for p in sorted(path.iterdir()):
+        split = SPLIT_NAMES.get(p.stem.lower())
+        if split and p.is_file() and p.suffix.lower() in FILE_FORMATS:
+            found[split] = p
+    if "train" not in found:
+        raise FileNotFoundError(f"Directory {path} holds no train.<ext> file ({sorted(FILE_FORMATS)}); pass "
+                                "the files explicitly as {'train': ..., 'validation': ...}")
+    return found
+
+
+def _load_files(files: Mapping[str, str | Path]) -> DatasetDict:
+    paths = {split: Path(p) for split, p in files.items()}
+    builder, kwargs = _builder_for(list(paths.values()))
+    data = load_dataset(builder, data_files={k: str(v) for k, v in paths.items()}, **kwargs)
+    if builder == "text":  # a trailing newline becomes an empty row: drop blank lines
+        data = data.filter(lambda b: [bool(t.strip()) for t in b["text"]], batched=True)
+    return data
+
+
+def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}:
+        raise ValueError(f"{name!r} is neither a built-in corpus ({sorted(BUILTIN_CORPORA)}) nor an existing "
+                         "local path, and HF_HUB_OFFLINE is set, so it cannot come from the Hub. Fix the path, "
+                         "pick a built-in corpus, or unset HF_HUB_OFFLINE on a machine with network access.")
+    data = load_dataset(name, config, **kwargs)
+    return data if isinstance(data, DatasetDict) else DatasetDict({"train": data})
+
+
+def load_corpus(name_or_path: str | Path | Mapping[str, str | Path], *, config: str | None = None,
+                validation_fraction: float = 0.1, seed: int = 0, **kwargs) -> DatasetDict:
+    """Load a corpus as a :class:`datasets.DatasetDict` with at least ``train`` and ``validation`` splits.
+
+    Args:
+        name_or_path: a built-in corpus name (``"stdlib-docs"``, ``"number-translation"``, ``"long-range"``),
+            a local file (txt, csv, tsv, json, jsonl, parquet), a directory holding ``train.*`` and optionally
+            ``valid.*``/``dev.*``/``validation.*`` and ``test.*``, a mapping ``{"train": path, ...}``, or a
+            Hub dataset name (needs network; ``HF_HUB_OFFLINE=1`` fails fast with a message).
+        config: the Hub dataset's configuration name.
+        validation_fraction: when the source has no validation split, this seeded fraction of train becomes it.
+        seed: seed for built-in corpora and for the validation split.
+        **kwargs: options of the built-in corpus (e.g. ``k=32`` for ``long-range``) or of ``load_dataset``.
+    """
+    if isinstance(name_or_path, Mapping):
+        data = _load_files(name_or_path)
+    elif str(name_or_path) in BUILTIN_CORPORA:
+        data = make_corpus(str(name_or_path), seed=seed, **kwargs)
+    elif Path(name_or_path).is_dir():
+        data = _load_files(_split_mapping(Path(name_or_path)))
+    elif Path(name_or_path).is_file():
+        data = _load_files({"train": name_or_path})
+    elif Path(name_or_path).suffix.lower() in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
+        raise FileNotFoundError(f"Data file not found: {name_or_path}; check the path "
+                                f"(relative paths start at {Path.cwd()})")
+    else:
+        data = _load_hub(str(name_or_path), config, **kwargs)
+
+    if "train" not in data or len(data["train"]) == 0:
+        raise ValueError(f"Corpus {name_or_path!r} has an empty or missing train split (splits: "
+                         f"{ {k: len(v) for k, v in data.items()} }); check the file's contents and format")
+    if "validation" not in data:
+        if not 0 < validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+        parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
+        data["train"], data["validation"] = parts["train"], parts["test"]
+    return data
+
+
+def require_columns(data: Dataset | DatasetDict, columns: list[str], purpose: str) -> None:
+    """Raise a ``ValueError`` naming the missing columns and the ones that exist."""
+    names = next(iter(data.values())).column_names if isinstance(data, DatasetDict) else data.column_names
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise ValueError(f"{purpose} needs column(s) {missing}, but the dataset has {names}; "
+                         "pass the right column name (e.g. --text_column)")
+
+
+def tokenize_dataset(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",
+                     max_length: int | None = None, num_proc: int | None = None) -> DatasetDict:
+    """Tokenize ``text_column`` with a batched ``map``; drops the other columns. Truncates if ``max_length``."""
+    require_columns(data, [text_column], "tokenize_dataset")
+    cols = next(iter(data.values())).column_names
+
+    def encode(batch):
+        return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
+
+    return data.map(encode, batched=True, num_proc=num_proc, remove_columns=cols, desc="Tokenizing")
+
+
+def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None) -> DatasetDict:
+    """Concatenate tokenized texts and cut them into ``block_size`` blocks (the remainder is dropped).
+
+    The classic CLM/MLM packing: documents run into each other, which is what GPT-2 and BERT pretraining
+    do. Pair it with ``DataCollatorForLanguageModeling`` (``mlm=False`` adds the labels for CLM).
+    """
+    if block_size < 2:
+        raise ValueError(f"block_size must be >= 2, got {block_size}")
+    require_columns(data, ["input_ids"], "group_texts (run tokenize_dataset first)")
+
+    def group(batch):
+        keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in batch]
+        joined = {k: list(chain.from_iterable(batch[k])) for k in keys}
+        n = len(joined["input_ids"]) // block_size * block_size
+        return {k: [v[i : i + block_size] for i in range(0, n, block_size)] for k, v in joined.items()}
+
+    grouped = data.map(group, batched=True, num_proc=num_proc, desc=f"Grouping into blocks of {block_size}")
+    if len(grouped["train"]) == 0:
+        raise ValueError(f"No block of {block_size} tokens fits in the training text; lower block_size")
+    return grouped
+
+
+def prepare_classification(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",
+                           label_column: str = "label", max_length: int | None = None,
+                           num_proc: int | None = None) -> DatasetDict:
+    """Tokenize texts and put the class index in ``labels``.
+
+    String labels are turned into a ``ClassLabel`` (sorted names) first, so ``features["labels"].names`` always
+    gives the id -> name map for the model config.
+    """
+    require_columns(data, [text_column, label_column], "prepare_classification")
+    if not isinstance(data["train"].features[label_column], ClassLabel):
+        data = data.class_encode_column(label_column)
+    cols = [c for c in data["train"].column_names if c != label_column]
+
+    def encode(batch):
+        return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
+
+    data = data.map(encode, batched=True, num_proc=num_proc, remove_columns=cols, desc="Tokenizing")
+    return data.rename_column(label_column, "labels")
+
+
+def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, source_lang: str = "en",
+                        target_lang: str = "de", translation_column: str = "translation",
+                        max_source_length: int | None = None, max_target_length: int | None = None,
+                        num_proc: int | None = None) -> DatasetDict:
+    """Tokenize source and target (``tokenizer(src, text_target=tgt)``) into ``input_ids`` and ``labels``.
+
+    Reads the HF layout ``{"translation": {"en": ..., "de": ...}}``, or two flat columns named after the
+    languages. ``DataCollatorForSeq2Seq(tokenizer, model=model)`` then pads and adds ``decoder_input_ids``.
+    """
+    names = data["train"].column_names
+    if translation_column in names:
+        langs = set(data["train"].features[translation_column])
+        if not {source_lang, target_lang} <= langs:
+            raise ValueError(f"Column {translation_column!r} has languages {sorted(langs)}, not "
+                             f"{source_lang!r} -> {target_lang!r}; pass --source_lang/--target_lang from those")
+
+        def pairs(batch):
+            rows = batch[translation_column]
+            return [t[source_lang] for t in rows], [t[target_lang] for t in rows]
+    else:
+        require_columns(data, [source_lang, target_lang], f"prepare_translation (no {translation_column!r} column)")
+
+        def pairs(batch):
+            return batch[source_lang], batch[target_lang]
+
+    def encode(batch):
+        src, tgt = pairs(batch)
+        enc = tokenizer(src, truncation=max_source_length is not None, max_length=max_source_length)
+        enc["labels"] = tokenizer(text_target=tgt, truncation=max_target_length is not None,
+                                  max_length=max_target_length)["input_ids"]
+        return enc
+
+    return data.map(encode, batched=True, num_proc=num_proc, remove_columns=names, desc="Tokenizing")

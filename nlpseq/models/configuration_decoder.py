@@ -1,0 +1,25 @@
+"""Configuration of the Transformer decoder (GPT-style next-token language model)."""
+
+from __future__ import annotations
+
+from .transformer_blocks import TransformerConfig
+
+
+class DecoderConfig(TransformerConfig):
+    """A stack of causal self-attention blocks. Defaults follow GPT-2: pre-norm, learned positions, tied head.
+
+    Every field is documented on ``TransformerConfig``; ``norm_position="post"`` and
+    ``position_embedding_type="sinusoidal"`` give the 2017 paper's decoder (without cross-attention).
+
+    Example::
+
+        config = DecoderConfig(vocab_size=8000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4)
+        model = DecoderForCausalLM(config)
+    """
+
+    model_type = "nlpseq-decoder"
+    keys_to_ignore_at_inference = ["past_key_values"]
+
+    norm_position: str = "pre"
+    position_embedding_type: str = "learned"
+    hidden_act: str = "gelu_new"

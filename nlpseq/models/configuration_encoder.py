@@ -1,0 +1,33 @@
+"""Configuration of the Transformer encoder (BERT-style masked language model)."""
+
+from __future__ import annotations
+
+from .transformer_blocks import TransformerConfig
+
+CLASSIFIER_POOLING = ("cls", "mean")
+
+
+class EncoderConfig(TransformerConfig):
+    """A stack of bidirectional self-attention blocks. Defaults follow the 2017 paper and BERT: post-norm,
+    a LayerNorm after the embeddings, tied MLM head.
+
+    Extra field: ``classifier_pooling`` ("cls" = the first token's vector, "mean" = the mean over real tokens)
+    for ``EncoderForSequenceClassification``. Every other field is documented on ``TransformerConfig``.
+
+    Example::
+
+        config = EncoderConfig(vocab_size=8000, hidden_size=256, num_hidden_layers=4, num_attention_heads=4)
+        model = EncoderForMaskedLM(config)
+    """
+
+    model_type = "nlpseq-encoder"
+
+    norm_position: str = "post"
+    embedding_layer_norm: bool = True
+    layer_norm_eps: float = 1e-12
+    classifier_pooling: str = "cls"
+
+    def __post_init__(self, **kwargs):
+        if self.classifier_pooling not in CLASSIFIER_POOLING:
+            raise ValueError(f"classifier_pooling={self.classifier_pooling!r}; choose one of {CLASSIFIER_POOLING}.")
+        super().__post_init__(**kwargs)

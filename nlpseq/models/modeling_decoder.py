@@ -1,0 +1,218 @@
+"""Transformer decoder: GPT pretrains it by predicting the next token under a causal mask.
+
+``DecoderModel`` maps ``input_ids (batch, seq)`` to hidden states ``(batch, seq, hidden)``;
+``DecoderForCausalLM`` adds the (tied) output projection ``logits = h E^T`` and ``generate()`` with a KV cache;
+``DecoderForSequenceClassification`` classifies from the last real token. Left padding is safe: position ids
+follow the attention mask, and ``generate()`` passes them along.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import GenerationMixin
+from transformers.cache_utils import Cache, DynamicCache
+from transformers.modeling_outputs import (
+    BaseModelOutputWithPast,
+    CausalLMOutputWithPast,
+    SequenceClassifierOutputWithPast,
+)
+
+from .attention import check_attention_implementation, make_attention_mask
+from .configuration_decoder import DecoderConfig
+from .transformer_blocks import (
+    TransformerPreTrainedModel,
+    TransformerStack,
+    check_sequence_length,
+    positions_from_mask,
+)
+
+
+class DecoderPreTrainedModel(TransformerPreTrainedModel):
+    config_class = DecoderConfig
+
+
+class DecoderModel(DecoderPreTrainedModel):
+    """Embeddings -> N causal blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutputWithPast``."""
+
+    def __init__(self, config: DecoderConfig):
+        super().__init__(config)
+        self.decoder = TransformerStack(config, is_causal=True)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.decoder.embeddings.token_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.decoder.embeddings.token_embeddings = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutputWithPast | tuple:
+        """input_ids ``(batch, seq)``; attention_mask ``(batch, past + seq)`` with 1 for real tokens."""
+        output_attentions = bool(output_attentions if output_attentions is not None else self.config.output_attentions)
+        output_hidden_states = bool(
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        use_cache = use_cache if use_cache is not None else self.config.use_cache
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        check_attention_implementation(self.config, output_attentions)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+        if self.is_gradient_checkpointing and self.training:
+            use_cache = False                       # the backward replay would append to the cache twice
+        if use_cache and past_key_values is None:
+            past_key_values = DynamicCache(config=self.config)
+
+        batch_size, length = (input_ids if input_ids is not None else inputs_embeds).shape[:2]
+        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        check_sequence_length(self.config, past_length + length)
+        device = (input_ids if input_ids is not None else inputs_embeds).device
+        if position_ids is None:
+            position_ids = positions_from_mask(attention_mask, past_length, length, device)
+        mask = make_attention_mask(attention_mask, length, past_length, is_causal=True)
+
+        hidden_states = self.decoder.embeddings(input_ids, position_ids, inputs_embeds)
+        hidden_states, all_hidden, all_attentions, _ = self.decoder(
+            hidden_states, mask, position_ids, past_key_values=past_key_values if use_cache else None,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        output = BaseModelOutputWithPast(
+            last_hidden_state=hidden_states, past_key_values=past_key_values if use_cache else None,
+            hidden_states=all_hidden, attentions=all_attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class DecoderForCausalLM(DecoderPreTrainedModel, GenerationMixin):
+    """Next-token LM: ``p(x_t | x_<t) = softmax(h_t E^T)``; loss = cross-entropy of ``logits[:, :-1]`` vs
+    ``labels[:, 1:]`` (labels are the inputs; -100 is ignored). Under the Trainer the loss is a sum divided by
+    ``num_items_in_batch``, so gradient accumulation and DDP give the same update as one big batch."""
+
+    _tied_weights_keys = {"lm_head.weight": "model.decoder.embeddings.token_embeddings.weight"}
+
+    def __init__(self, config: DecoderConfig):
+        super().__init__(config)
+        self.model = DecoderModel(config)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        logits_to_keep: int = 0,
+        **kwargs,
+    ) -> CausalLMOutputWithPast | tuple:
+        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0)."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(
+            input_ids, attention_mask=attention_mask, position_ids=position_ids, past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds, use_cache=use_cache, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True,
+        )
+        hidden_states = outputs.last_hidden_state
+        logits = self.lm_head(hidden_states[:, -logits_to_keep:] if logits_to_keep else hidden_states)
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
+                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        output = CausalLMOutputWithPast(
+            loss=loss, logits=logits, past_key_values=outputs.past_key_values,
+            hidden_states=outputs.hidden_states, attentions=outputs.attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class DecoderForSequenceClassification(DecoderPreTrainedModel):
+    """Classifies a sequence from the hidden state of its last real token (the only one that saw everything)."""
+
+    def __init__(self, config: DecoderConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = DecoderModel(config)
+        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = nn.Dropout(dropout)
+        self.score = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def _last_token_index(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None,
+                          length: int, device: torch.device) -> torch.Tensor:
+        """Index of the last real token per row, for left or right padding: ``(batch,)``."""
+        if attention_mask is not None:
+            real = attention_mask.bool()
+        elif input_ids is not None and self.config.pad_token_id is not None:
+            real = input_ids != self.config.pad_token_id
+        else:
+            return torch.full((1,), length - 1, device=device)
+        return (real.long() * torch.arange(length, device=device)).argmax(-1)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutputWithPast | tuple:
+        """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(
+            input_ids, attention_mask=attention_mask, position_ids=position_ids, inputs_embeds=inputs_embeds,
+            use_cache=False, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        hidden_states = outputs.last_hidden_state                              # (batch, seq, hidden)
+        index = self._last_token_index(input_ids, attention_mask, hidden_states.shape[1], hidden_states.device)
+        pooled = hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
+        logits = self.score(self.dropout(pooled))
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        output = SequenceClassifierOutputWithPast(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = ["DecoderForCausalLM", "DecoderForSequenceClassification", "DecoderModel", "DecoderPreTrainedModel"]

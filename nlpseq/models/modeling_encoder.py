@@ -1,0 +1,273 @@
+"""Transformer encoder: BERT pretrains it by masking tokens and predicting them from both sides.
+
+``EncoderModel`` maps ``input_ids (batch, seq)`` to contextual vectors ``(batch, seq, hidden)`` with
+bidirectional self-attention (padding is masked, nothing else). Heads:
+
+* ``EncoderForMaskedLM``: ``logits = LayerNorm(act(h W + b)) E^T + b_vocab`` (BERT's head, output tied to the
+  input embeddings ``E``); train with ``DataCollatorForLanguageModeling`` (15% selected, 80/10/10);
+* ``EncoderForSequenceClassification``: the first token (``classifier_pooling="cls"``) or the mean of the real
+  tokens (``"mean"``) -> dropout -> linear;
+* ``EncoderForTokenClassification``: dropout -> linear on every position.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers.activations import ACT2FN
+from transformers.modeling_outputs import (
+    BaseModelOutput,
+    MaskedLMOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+
+from .attention import check_attention_implementation, make_attention_mask
+from .configuration_encoder import EncoderConfig
+from .transformer_blocks import (
+    TransformerPreTrainedModel,
+    TransformerStack,
+    check_sequence_length,
+    positions_from_mask,
+)
+
+
+class EncoderPreTrainedModel(TransformerPreTrainedModel):
+    config_class = EncoderConfig
+
+
+class EncoderModel(EncoderPreTrainedModel):
+    """Embeddings -> N bidirectional blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutput``."""
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__(config)
+        self.encoder = TransformerStack(config, is_causal=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.encoder.embeddings.token_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.encoder.embeddings.token_embeddings = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutput | tuple:
+        """input_ids ``(batch, seq)``; attention_mask ``(batch, seq)`` with 1 for real tokens, 0 for padding.
+
+        Positions count from the first token (right padding, as BERT), unless ``position_ids`` are given.
+        """
+        output_attentions = bool(output_attentions if output_attentions is not None else self.config.output_attentions)
+        output_hidden_states = bool(
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        check_attention_implementation(self.config, output_attentions)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+        reference = input_ids if input_ids is not None else inputs_embeds
+        length = reference.shape[1]
+        check_sequence_length(self.config, length)
+        if position_ids is None:
+            position_ids = positions_from_mask(None, 0, length, reference.device)
+        mask = make_attention_mask(attention_mask, length)
+
+        hidden_states = self.encoder.embeddings(input_ids, position_ids, inputs_embeds, token_type_ids)
+        hidden_states, all_hidden, all_attentions, _ = self.encoder(
+            hidden_states, mask, position_ids,
+            output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        )
+        output = BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden, attentions=all_attentions)
+        return output if return_dict else output.to_tuple()
+
+
+class MaskedLMHead(nn.Module):
+    """BERT's prediction head: ``LayerNorm(act(h W + b)) E^T + b_vocab``, ``(batch, seq, hidden) -> vocab``."""
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.act = ACT2FN[config.hidden_act]
+        self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.norm(self.act(self.dense(hidden_states))))
+
+
+def _classifier_dropout(config: EncoderConfig) -> nn.Dropout:
+    return nn.Dropout(config.classifier_dropout if config.classifier_dropout is not None
+                      else config.hidden_dropout_prob)
+
+
+class EncoderForMaskedLM(EncoderPreTrainedModel):
+    """Masked LM: predict the selected tokens from both sides; labels are -100 except at selected positions.
+    Under the Trainer the loss is a sum divided by ``num_items_in_batch`` (correct under accumulation/DDP)."""
+
+    _tied_weights_keys = {"mlm_head.decoder.weight": "model.encoder.embeddings.token_embeddings.weight"}
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__(config)
+        self.model = EncoderModel(config)
+        self.mlm_head = MaskedLMHead(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.mlm_head.decoder
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.mlm_head.decoder = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> MaskedLMOutput | tuple:
+        """Returns logits ``(batch, seq, vocab)``."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(
+            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
+            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True,
+        )
+        logits = self.mlm_head(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
+                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        output = MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                attentions=outputs.attentions)
+        return output if return_dict else output.to_tuple()
+
+
+class EncoderForSequenceClassification(EncoderPreTrainedModel):
+    """Sequence label from the first token's vector (``"cls"``) or the mean over real tokens (``"mean"``)."""
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = EncoderModel(config)
+        self.dropout = _classifier_dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def pool(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """``(batch, seq, hidden)`` -> ``(batch, hidden)`` by ``config.classifier_pooling``."""
+        if self.config.classifier_pooling == "cls":
+            return hidden_states[:, 0]
+        if attention_mask is None:
+            return hidden_states.mean(dim=1)
+        weights = attention_mask.to(hidden_states.dtype)[..., None]             # (batch, seq, 1)
+        return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(
+            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
+            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True,
+        )
+        logits = self.classifier(self.dropout(self.pool(outputs.last_hidden_state, attention_mask)))
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                          attentions=outputs.attentions)
+        return output if return_dict else output.to_tuple()
+
+
+class EncoderForTokenClassification(EncoderPreTrainedModel):
+    """A label per token (tagging): dropout -> linear on every position, ``(batch, seq, num_labels)``."""
+
+    def __init__(self, config: EncoderConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = EncoderModel(config)
+        self.dropout = _classifier_dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> TokenClassifierOutput | tuple:
+        """Returns logits ``(batch, seq, num_labels)``; labels ``(batch, seq)`` with -100 ignored."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(
+            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
+            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True,
+        )
+        logits = self.classifier(self.dropout(outputs.last_hidden_state))
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, self.config)
+        output = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                       attentions=outputs.attentions)
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = [
+    "EncoderForMaskedLM",
+    "EncoderForSequenceClassification",
+    "EncoderForTokenClassification",
+    "EncoderModel",
+    "EncoderPreTrainedModel",
+]

@@ -1,0 +1,216 @@
+"""Train a tokenizer on any texts and get a transformers fast tokenizer back.
+
+The algorithms are the ``tokenizers`` library's (BPE, WordPiece, Unigram, word-level for characters) and
+Google's ``sentencepiece`` (converted to a fast Unigram tokenizer, so every kind returns the same class).
+What nlpseq adds is the *preset*: the special tokens a model family needs, placed first in the vocabulary
+(ids ``0..n-1``, stable across corpora), and the post-processor that adds them:
+
+=========  ==================================  =====================================
+preset     special tokens (ids 0, 1, ...)      post-processor
+=========  ==================================  =====================================
+``clm``    ``<s> </s> <pad> <unk>``            ``<s> $A`` (BOS starts every text)
+``mlm``    ``[CLS] [SEP] [PAD] [UNK] [MASK]``  ``[CLS] $A [SEP]`` / ``[CLS] $A [SEP] $B [SEP]``
+``seq2seq`` ``<pad> <s> </s> <unk>``           ``$A </s>`` (EOS ends source and target)
+=========  ==================================  =====================================
+
+``vocab_size`` counts everything, specials included, so ``len(tokenizer) == vocab_size`` always holds; a
+corpus too small to reach it is an error that names the size it can reach.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import PreTrainedTokenizerFast
+
+KINDS = ("bpe", "wordpiece", "unigram", "char", "sentencepiece")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Special tokens of a model family, in vocabulary order, and the role each one plays."""
+
+    name: str
+    roles: dict[str, str]  # transformers role ("bos_token", ...) -> token string; order = vocab order
+    single: str  # TemplateProcessing template for one sequence
+    pair: str  # ... and for a pair
+
+    @property
+    def specials(self) -> list[str]:
+        return list(self.roles.values())
+
+    @property
+    def unk(self) -> str:
+        return self.roles["unk_token"]
+
+
+PRESETS: dict[str, Preset] = {
+    "clm": Preset("clm", {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"},
+                  single="<s> $A", pair="<s> $A <s> $B:1"),
+    "mlm": Preset("mlm", {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]",
+                          "unk_token": "[UNK]", "mask_token": "[MASK]"},
+                  single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1"),
+    "seq2seq": Preset("seq2seq", {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>",
+                                  "unk_token": "<unk>"},
+                      single="$A </s>", pair="$A </s> $B:1 </s>:1"),
+}
+
+
+def _batches(texts: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
+    batch = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _build(kind: str, vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
+           limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
+    """An untrained ``tokenizers.Tokenizer`` and its trainer for ``kind``."""
+    specials = preset.specials
+    lower = [normalizers.Lowercase()] if lowercase else []
+    if kind == "bpe":  # GPT-2's byte-level BPE: every byte is in the alphabet, so nothing is ever unknown
+        tok = Tokenizer(models.BPE())
+        tok.normalizer = normalizers.Sequence([normalizers.NFC(), *lower])
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    elif kind == "wordpiece":  # BERT's: split on whitespace and punctuation, continuation pieces start with ##
+        tok = Tokenizer(models.WordPiece(unk_token=preset.unk))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece()
+        limit = {} if limit_alphabet is None else {"limit_alphabet": limit_alphabet}
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                            special_tokens=specials, **limit)
+    elif kind == "unigram":  # the Unigram LM of Kudo (2018) with SentencePiece's "▁" word boundary
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.Sequence([normalizers.NFKC(), *lower])
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.decoder = decoders.Metaspace()
+        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token=preset.unk,
+                                          shrinking_factor=0.75)
+    elif kind == "char":  # one token per character, whitespace and newlines included; decoding just joins
+        tok = Tokenizer(models.WordLevel(unk_token=preset.unk))
+        if lowercase:
+            tok.normalizer = normalizers.Lowercase()
+        tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+        tok.decoder = decoders.Fuse()
+        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                            special_tokens=specials)
+    else:
+        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS}")
+    return tok, trainer
+
+
+def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowercase: bool) -> bytes:
+    """Train with the ``sentencepiece`` library; returns the serialized model (what ``tokenizer.model`` holds)."""
+    import sentencepiece as spm
+
+    proto = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts), model_writer=proto, model_type="unigram",
+            vocab_size=vocab_size - len(preset.specials) + 1,  # + spm's own <unk>, replaced below
+            unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, remove_extra_whitespaces=False, hard_vocab_limit=True,
+            normalization_rule_name="nmt_nfkc_cf" if lowercase else "identity", minloglevel=2)
+    except RuntimeError as err:
+        raise ValueError(f"sentencepiece could not reach vocab_size={vocab_size} on this corpus ({err}); "
+                         "lower vocab_size or give more text") from err
+    return proto.getvalue()
+
+
+def _sentencepiece_to_fast(model: bytes, preset: Preset, lowercase: bool) -> Tokenizer:
+    """Load SentencePiece pieces and scores into a ``tokenizers`` Unigram model (no protobuf needed).
+
+    SentencePiece keeps its own ``<unk>`` at id 0; the preset's specials take its place, so the fast id of a
+    piece is ``spm_id - 1 + len(specials)`` (the parity test checks exactly this).
+    """
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    vocab = [(s, 0.0) for s in preset.specials]
+    vocab += [(sp.id_to_piece(i), sp.get_score(i)) for i in range(1, sp.get_piece_size())]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=preset.specials.index(preset.unk), byte_fallback=False))
+    if lowercase:
+        tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    return tok
+
+
+def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | None = 8000, preset: str = "clm",
+                    min_frequency: int = 2, lowercase: bool = False, model_max_length: int = 1024,
+                    limit_alphabet: int | None = None) -> PreTrainedTokenizerFast:
+    """Train a tokenizer of ``kind`` on ``texts`` and wrap it as a transformers fast tokenizer.
+
+    Args:
+        texts: any iterable of strings (a list, a dataset column, a generator).
+        kind: "bpe" (byte-level), "wordpiece", "unigram", "char" or "sentencepiece".
+        vocab_size: the exact final vocabulary size, special tokens included. ``None`` is allowed for
+            ``kind="char"`` only: every character seen ``min_frequency`` times gets a token.
+        preset: "clm", "mlm" or "seq2seq" — which special tokens and post-processor (see module docstring).
+        min_frequency: pairs / words seen fewer times are not merged (bpe, wordpiece, char).
+        lowercase: lowercase before tokenizing.
+        model_max_length: the length ``truncation=True`` cuts to.
+        limit_alphabet: keep at most this many initial characters (wordpiece).
+
+    Raises:
+        ValueError: unknown kind or preset, no texts, or a ``vocab_size`` the corpus cannot give exactly
+            (smaller than the specials plus the alphabet, or larger than the corpus supports).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS}")
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    spec = PRESETS[preset]
+    all_chars = vocab_size is None
+    if all_chars:
+        if kind != "char":
+            raise ValueError(f"vocab_size=None is only allowed for kind='char'; give {kind!r} a vocab_size")
+        vocab_size = 1 << 30  # no cap: the trainer stops at the alphabet; the size is read back below
+    if isinstance(texts, str):
+        raise TypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
+    texts = list(texts)
+    bad = next((t for t in texts if not isinstance(t, str)), None)
+    if bad is not None:
+        raise TypeError(f"train_tokenizer takes strings, got a {type(bad).__name__}; pass the text column")
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise ValueError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
+    floor = len(spec.specials) + (256 if kind == "bpe" else 1)
+    if vocab_size < floor:
+        alphabet = "the 256-byte alphabet" if kind == "bpe" else "at least one character"
+        raise ValueError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens of "
+                         f"preset {preset!r} plus {alphabet}; use vocab_size >= {floor}")
+
+    if kind == "sentencepiece":
+        tok = _sentencepiece_to_fast(_sentencepiece_model(texts, vocab_size, spec, lowercase), spec, lowercase)
+    else:
+        tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
+        tok.train_from_iterator(_batches(texts), trainer=trainer, length=len(texts))
+
+    got = tok.get_vocab_size()
+    vocab_size = got if all_chars else vocab_size
+    if got > vocab_size:
+        raise ValueError(f"vocab_size={vocab_size} is smaller than the special tokens plus the alphabet of this "
+                         f"corpus ({got} tokens for {kind!r}); raise vocab_size to >= {got}"
+                         + (" or set limit_alphabet" if kind == "wordpiece" else ""))
+    if got < vocab_size:
+        raise ValueError(f"The corpus only supports {got} tokens for {kind!r} (min_frequency={min_frequency}), "
+                         f"not vocab_size={vocab_size}; lower vocab_size to {got}, lower min_frequency, "
+                         "or give more text")
+    for i, special in enumerate(spec.specials):  # the contract every model relies on
+        assert tok.token_to_id(special) == i, f"special token {special} should have id {i}"
+
+    tok.post_processor = processors.TemplateProcessing(
+        single=spec.single, pair=spec.pair, special_tokens=[(s, i) for i, s in enumerate(spec.specials)
+                                                            if s in spec.single + spec.pair])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **spec.roles)

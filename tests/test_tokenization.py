@@ -1,0 +1,91 @@
+import pytest
+from transformers import AutoTokenizer
+
+from nlpseq import PRESETS, load_corpus, train_tokenizer
+from nlpseq.tokenization import KINDS, _sentencepiece_model
+
+SAMPLE = "Return a new list of the items.\nSee also: zweiundvierzig, 42!"
+VOCAB = {"bpe": 400, "wordpiece": 300, "unigram": 300, "char": 60, "sentencepiece": 300}
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return list(load_corpus("stdlib-docs")["train"]["text"][:400])
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("kind", KINDS)
+def test_kind_and_preset_round_trip(texts, kind, preset, tmp_path):
+    tok = train_tokenizer(texts, kind=kind, vocab_size=VOCAB[kind], preset=preset, min_frequency=1)
+    assert len(tok) == VOCAB[kind]
+    spec = PRESETS[preset]
+    # specials sit first, in preset order, with their transformers roles set
+    assert tok.convert_tokens_to_ids(spec.specials) == list(range(len(spec.specials)))
+    for role, token in spec.roles.items():
+        assert getattr(tok, role) == token
+    ids = tok(SAMPLE)["input_ids"]
+    tok.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    assert again(SAMPLE)["input_ids"] == ids
+    assert len(again) == len(tok)
+    assert again.convert_tokens_to_ids(spec.specials) == list(range(len(spec.specials)))
+    # the preset's post-processor
+    if preset == "mlm":
+        assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+    elif preset == "clm":
+        assert ids[0] == tok.bos_token_id and tok.eos_token_id not in ids
+    else:
+        assert ids[-1] == tok.eos_token_id and tok.bos_token_id not in ids
+    # ordinary words survive a decode
+    assert "items" in tok.decode(ids, skip_special_tokens=True)
+
+
+def test_special_ids_stable_across_corpora(texts):
+    a = train_tokenizer(texts[:200], kind="bpe", vocab_size=300, preset="seq2seq")
+    b = train_tokenizer(texts[200:], kind="bpe", vocab_size=350, preset="seq2seq")
+    assert a.pad_token_id == b.pad_token_id == 0
+    assert a.eos_token_id == b.eos_token_id == 2
+
+
+def test_char_tokenizer_is_lossless(texts):
+    tok = train_tokenizer(texts, kind="char", vocab_size=None, preset="clm", min_frequency=1)
+    text = texts[3]
+    assert tok.decode(tok(text)["input_ids"], skip_special_tokens=True) == text
+    assert len(tok) == len(set("".join(texts))) + 4
+
+
+def test_sentencepiece_matches_the_sentencepiece_library(texts):
+    import sentencepiece as spm
+
+    tok = train_tokenizer(texts, kind="sentencepiece", vocab_size=300, preset="mlm")
+    sp = spm.SentencePieceProcessor(model_proto=_sentencepiece_model(texts, 300, PRESETS["mlm"], False))
+    offset = len(PRESETS["mlm"].specials) - 1
+    for text in texts[:20]:
+        one_line = " ".join(text.split())
+        expected = [i + offset if i else tok.unk_token_id for i in sp.encode(one_line)]
+        assert tok(one_line, add_special_tokens=False)["input_ids"] == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kind": "bpe", "vocab_size": 100}, "256-byte alphabet"),
+        ({"kind": "wordpiece", "vocab_size": 20}, "smaller than the special tokens plus the alphabet"),
+        ({"kind": "wordpiece", "vocab_size": 100_000}, "only supports"),
+        ({"kind": "nope"}, "Unknown tokenizer kind"),
+        ({"preset": "nope"}, "Unknown preset"),
+        ({"kind": "bpe", "vocab_size": None}, "only allowed for kind='char'"),
+    ],
+)
+def test_bad_vocab_and_names(texts, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_tokenizer(texts[:100], **kwargs)
+
+
+def test_bad_texts():
+    with pytest.raises(ValueError, match="no non-empty texts"):
+        train_tokenizer(["", "  "], kind="bpe", vocab_size=300)
+    with pytest.raises(TypeError, match="one string"):
+        train_tokenizer("just one string", kind="bpe", vocab_size=300)
+    with pytest.raises(TypeError, match="takes strings"):
+        train_tokenizer([1, 2, 3], kind="bpe", vocab_size=300)
