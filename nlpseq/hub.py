@@ -1,0 +1,123 @@
+"""Turn a trained model into a Hub-ready folder, and push it.
+
+The folder holds everything a user needs, with or without nlpseq installed:
+
+* ``config.json`` with an ``auto_map`` and the model's source files (``configuration_*.py``,
+  ``modeling_*.py`` and the sibling modules they import), so ``trust_remote_code=True`` works;
+* ``model.safetensors`` (never pickles) and the tokenizer files;
+* ``README.md``, a model card with metadata (library, tags, datasets, metrics) and usage snippets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from huggingface_hub import HfApi, ModelCard, ModelCardData
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+#: class-name suffix -> the Auto class that loads it
+AUTO_CLASS_BY_SUFFIX = {
+    "ForCausalLM": "AutoModelForCausalLM",
+    "ForMaskedLM": "AutoModelForMaskedLM",
+    "ForSequenceClassification": "AutoModelForSequenceClassification",
+    "ForTokenClassification": "AutoModelForTokenClassification",
+    "ForConditionalGeneration": "AutoModelForSeq2SeqLM",
+}
+
+
+def auto_class_name(model: PreTrainedModel) -> str:
+    """The transformers Auto class for ``model`` (``AutoModel`` for bare encoders/decoders)."""
+    name = type(model).__name__
+    return next((auto for suffix, auto in AUTO_CLASS_BY_SUFFIX.items() if name.endswith(suffix)), "AutoModel")
+
+
+def _usage(repo_id: str, auto: str, model: PreTrainedModel) -> str:
+    task = {
+        "AutoModelForCausalLM": 'out = model.generate(**tok("Return the", return_tensors="pt"), max_new_tokens=20)\n'
+                                "print(tok.decode(out[0], skip_special_tokens=True))",
+        "AutoModelForSeq2SeqLM": 'out = model.generate(**tok(["forty-two"], return_tensors="pt"), num_beams=4)\n'
+                                 "print(tok.batch_decode(out, skip_special_tokens=True))",
+    }.get(auto, 'logits = model(**tok(["an example"], return_tensors="pt")).logits')
+    return (
+        "With nlpseq installed (`pip install nlpseq`):\n\n```python\nimport nlpseq  # registers the model classes\n"
+        f"from transformers import AutoTokenizer, {auto}\n\ntok = AutoTokenizer.from_pretrained(\"{repo_id}\")\n"
+        f"model = {auto}.from_pretrained(\"{repo_id}\")\n{task}\n```\n\n"
+        "Without nlpseq, the model's own source files in this repository are used:\n\n```python\n"
+        f"from transformers import AutoTokenizer, {auto}\n\ntok = AutoTokenizer.from_pretrained(\"{repo_id}\")\n"
+        f"model = {auto}.from_pretrained(\"{repo_id}\", trust_remote_code=True)\n{task}\n```\n"
+    )
+
+
+def model_card(model: PreTrainedModel, repo_id: str, results: dict | None = None,
+               datasets: list[str] | None = None, description: str = "") -> ModelCard:
+    """A ``huggingface_hub.ModelCard`` with metadata, the config, the results and usage snippets."""
+    auto = auto_class_name(model)
+    config = model.config
+    results = results or {}
+    data = ModelCardData(
+        library_name="transformers", license="apache-2.0", datasets=datasets or None,
+        tags=["nlpseq", config.model_type, "custom_code", "from-scratch"],
+        pipeline_tag={"AutoModelForCausalLM": "text-generation", "AutoModelForSeq2SeqLM": "translation",
+                      "AutoModelForSequenceClassification": "text-classification",
+                      "AutoModelForTokenClassification": "token-classification",
+                      "AutoModelForMaskedLM": "fill-mask"}.get(auto),
+    )
+    params = sum(p.numel() for p in model.parameters())
+    rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+                     for k, v in sorted(results.items()))
+    hyper = {k: v for k, v in config.to_diff_dict().items() if k not in {"architectures", "auto_map", "id2label",
+                                                                          "label2id", "transformers_version"}}
+    text = f"""---
+{data.to_yaml()}
+---
+
+# {repo_id}
+
+A `{type(model).__name__}` ({config.model_type}, {params:,} parameters) written from scratch with
+nlpseq, a library of the classic NLP sequence models on the Hugging Face
+stack. {description}
+
+## Usage
+
+{_usage(repo_id, auto, model)}
+## Results
+
+| metric | value |
+|---|---|
+{rows or "| (none recorded) | |"}
+
+## Configuration
+
+```json
+{json.dumps(hyper, indent=2, sort_keys=True, default=str)}
+```
+"""
+    return ModelCard(text)
+
+
+def export_for_hub(model: PreTrainedModel, output_dir: str | Path, tokenizer: PreTrainedTokenizerBase | None = None,
+                   repo_id: str | None = None, results: dict | None = None, datasets: list[str] | None = None,
+                   description: str = "") -> Path:
+    """Write a Hub-ready folder: config with ``auto_map``, safetensors, source files, tokenizer, model card."""
+    output_dir = Path(output_dir)
+    auto = auto_class_name(model)
+    type(model.config).register_for_auto_class()
+    type(model).register_for_auto_class(auto)
+    model.save_pretrained(output_dir)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(output_dir)
+    card = model_card(model, repo_id or output_dir.name, results=results, datasets=datasets, description=description)
+    card.save(output_dir / "README.md")
+    return output_dir
+
+
+def push_folder(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> str:
+    """Upload ``folder`` to the Hub repo ``repo_id``; the token comes from the environment and is never printed."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}:
+        raise RuntimeError("HF_HUB_OFFLINE is set: unset it on a machine with network access to push to the Hub")
+    api = HfApi(token=token or os.environ.get("HF_TOKEN"))
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, commit_message="Upload nlpseq model")
+    return str(info)

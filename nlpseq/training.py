@@ -1,0 +1,229 @@
+"""What the recipes share: their arguments, model/tokenizer construction, checks, and the end-of-run report.
+
+A recipe (``recipes/*.py``) is ~50 lines: parse ``ModelArguments``, ``DataArguments`` and the transformers
+``TrainingArguments`` (or ``Seq2SeqTrainingArguments``) with ``HfArgumentParser``, call these helpers, run the
+``Trainer``. Every check here runs *before* training starts, so a bad flag costs seconds, not an epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from transformers import (
+    AutoConfig,
+    AutoTokenizer,
+    HfArgumentParser,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from . import models
+from .data import load_corpus, require_columns
+from .hub import model_card
+from .tokenization import train_tokenizer
+
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "recipes" / "configs"
+
+#: family -> model_type and the head class for each task (looked up in nlpseq.models when needed)
+FAMILIES: dict[str, dict[str, str]] = {
+    "bow": {"model_type": "nlpseq-bow", "classification": "BowForSequenceClassification"},
+    "recurrent": {"model_type": "nlpseq-recurrent", "clm": "RecurrentForCausalLM",
+                  "classification": "RecurrentForSequenceClassification"},
+    "encoder": {"model_type": "nlpseq-encoder", "mlm": "EncoderForMaskedLM",
+                "classification": "EncoderForSequenceClassification"},
+    "decoder": {"model_type": "nlpseq-decoder", "clm": "DecoderForCausalLM",
+                "classification": "DecoderForSequenceClassification"},
+    "recurrent-seq2seq": {"model_type": "nlpseq-recurrent-seq2seq",
+                          "translation": "RecurrentSeq2SeqForConditionalGeneration"},
+    "transformer-seq2seq": {"model_type": "nlpseq-transformer-seq2seq",
+                            "translation": "TransformerSeq2SeqForConditionalGeneration"},
+}
+#: task -> tokenizer preset
+PRESET_FOR_TASK = {"clm": "clm", "mlm": "mlm", "classification": "mlm", "translation": "seq2seq"}
+
+
+@dataclass
+class ModelArguments:
+    """Which model to build or load."""
+
+    model_family: str = field(default="decoder", metadata={"help": f"one of {sorted(FAMILIES)}"})
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "start from a saved checkpoint directory (fine-tuning) instead of scratch"})
+    config_name: str = field(default="tiny", metadata={
+        "help": "size preset (tiny | small | base, from recipes/configs/<family>-<size>.json) or a config.json path"})
+    config_overrides: str | None = field(default=None, metadata={
+        "help": "comma-separated key=value pairs applied to the config, e.g. 'cell=gru,hidden_size=64'"})
+    tokenizer_name: str | None = field(default=None, metadata={
+        "help": "a saved tokenizer directory; default: the checkpoint's, else train one on the training data"})
+    tokenizer_kind: str = field(default="bpe", metadata={"help": "bpe | wordpiece | unigram | char | sentencepiece"})
+    vocab_size: int = field(default=4000, metadata={"help": "vocabulary size of a newly trained tokenizer"})
+
+
+@dataclass
+class DataArguments:
+    """Which data, which columns, how much of it."""
+
+    dataset_name: str = field(default="stdlib-docs", metadata={
+        "help": "built-in corpus, local file/directory, or Hub dataset name (see nlpseq.load_corpus)"})
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration"})
+    text_column: str = field(default="text")
+    label_column: str = field(default="label")
+    source_lang: str = field(default="en")
+    target_lang: str = field(default="de")
+    block_size: int = field(default=64, metadata={"help": "tokens per training block for LM pretraining"})
+    max_length: int = field(default=128, metadata={"help": "truncate inputs (and targets) to this many tokens"})
+    max_train_samples: int | None = field(default=None)
+    max_eval_samples: int | None = field(default=None)
+    validation_fraction: float = field(default=0.1, metadata={"help": "held out when there is no validation split"})
+
+
+def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
+    """``HfArgumentParser`` over the given dataclasses; a single ``.json``/``.yaml`` argument is a file of them."""
+    parser = HfArgumentParser(dataclass_types)
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(os.path.abspath(argv[0]))
+    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(os.path.abspath(argv[0]))
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def check_arguments(model_args: ModelArguments, training_args, task: str) -> None:
+    """Fail before any work on an unknown family, a task the family lacks, or a missing resume checkpoint."""
+    family = FAMILIES.get(model_args.model_family)
+    if family is None:
+        raise ValueError(f"Unknown model family {model_args.model_family!r}; choose one of {sorted(FAMILIES)}")
+    if task not in family:
+        able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
+        raise ValueError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
+    resume = getattr(training_args, "resume_from_checkpoint", None)
+    if resume not in (None, "", "True", "true", "last") and not Path(resume).is_dir():
+        raise FileNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
+                                "of a previous run (or 'last' for the newest one in --output_dir)")
+    if model_args.model_name_or_path and not Path(model_args.model_name_or_path).is_dir() \
+            and os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise FileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local folder and "
+                                "HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint directory")
+
+
+def resolve_resume(training_args) -> str | bool | None:
+    """``'last'`` -> True (the Trainer then picks the newest checkpoint in output_dir); else the path as given."""
+    resume = training_args.resume_from_checkpoint
+    return True if resume in ("True", "true", "last") else (resume or None)
+
+
+def load_data(data_args: DataArguments, seed: int):
+    data = load_corpus(data_args.dataset_name, config=data_args.dataset_config_name,
+                       validation_fraction=data_args.validation_fraction, seed=seed)
+    for split, limit in (("train", data_args.max_train_samples), ("validation", data_args.max_eval_samples)):
+        if limit is not None:
+            data[split] = data[split].select(range(min(limit, len(data[split]))))
+    return data
+
+
+def texts_for_tokenizer(data, data_args: DataArguments, task: str) -> list[str]:
+    train = data["train"]
+    if task == "translation":
+        if "translation" in train.column_names:
+            return [t[lang] for t in train["translation"] for lang in (data_args.source_lang, data_args.target_lang)]
+        require_columns(train, [data_args.source_lang, data_args.target_lang], "the tokenizer")
+        return list(train[data_args.source_lang]) + list(train[data_args.target_lang])
+    require_columns(train, [data_args.text_column], "the tokenizer")
+    return list(train[data_args.text_column])
+
+
+def load_or_train_tokenizer(model_args: ModelArguments, data, data_args: DataArguments, task: str,
+                            output_dir: str) -> PreTrainedTokenizerBase:
+    """The given tokenizer, else the checkpoint's, else the one this run already saved, else train one.
+
+    A newly trained tokenizer is saved into ``output_dir`` at once: a resumed run and the other processes
+    of a distributed run (call this under ``training_args.main_process_first()``) load that same file.
+    """
+    source = model_args.tokenizer_name or model_args.model_name_or_path
+    if source is None and (Path(output_dir) / "tokenizer_config.json").is_file():
+        source = output_dir
+    if source:
+        return AutoTokenizer.from_pretrained(source)
+    texts = texts_for_tokenizer(data, data_args, task)
+    char = model_args.tokenizer_kind == "char"
+    tokenizer = train_tokenizer(texts, kind=model_args.tokenizer_kind, vocab_size=model_args.vocab_size or None,
+                                preset=PRESET_FOR_TASK[task], min_frequency=1 if char else 2)
+    tokenizer.save_pretrained(output_dir)
+    return tokenizer
+
+
+def parse_overrides(text: str | None) -> dict:
+    """``"cell=gru,hidden_size=64,bidirectional=true"`` -> typed dict (int, float, bool, None or str)."""
+    out = {}
+    for item in filter(None, (text or "").split(",")):
+        if "=" not in item:
+            raise ValueError(f"--config_overrides item {item!r} is not key=value")
+        key, value = (s.strip() for s in item.split("=", 1))
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def build_config(model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase, **task_fields) -> PretrainedConfig:
+    """The size preset (or checkpoint config) + overrides + the tokenizer's vocabulary and special-token ids."""
+    family = FAMILIES[model_args.model_family]
+    overrides = parse_overrides(model_args.config_overrides)
+    if model_args.model_name_or_path:
+        config = AutoConfig.from_pretrained(model_args.model_name_or_path, **overrides)
+    else:
+        path = Path(model_args.config_name)
+        if not path.is_file():
+            path = CONFIGS_DIR / f"{model_args.model_family}-{model_args.config_name}.json"
+        if not path.is_file():
+            sizes = sorted(p.stem.split("-")[-1] for p in CONFIGS_DIR.glob(f"{model_args.model_family}-*.json"))
+            raise FileNotFoundError(f"No config {model_args.config_name!r} for {model_args.model_family}; use a "
+                                    f"size in {sizes} or a config.json path")
+        values = {**json.loads(path.read_text()), **overrides}
+        values.pop("model_type", None)
+        if "vocab_size" in values and values["vocab_size"] != len(tokenizer):
+            raise ValueError(f"The config's vocab_size={values['vocab_size']} does not match the tokenizer's "
+                             f"{len(tokenizer)} tokens; drop vocab_size from the config (it is taken from the "
+                             "tokenizer) or use the tokenizer the config was made for")
+        specials = {k: getattr(tokenizer, k) for k in ("pad_token_id", "bos_token_id", "eos_token_id")
+                    if getattr(tokenizer, k, None) is not None}
+        config = AutoConfig.for_model(family["model_type"], vocab_size=len(tokenizer), **specials, **values)
+    if config.vocab_size != len(tokenizer):
+        raise ValueError(f"The model's vocab_size={config.vocab_size} does not match the tokenizer's {len(tokenizer)}"
+                         " tokens; pass --tokenizer_name with the tokenizer the model was trained with")
+    for key, value in task_fields.items():
+        setattr(config, key, value)
+    return config
+
+
+def build_model(model_args: ModelArguments, config: PretrainedConfig, task: str) -> PreTrainedModel:
+    model_class = getattr(models, FAMILIES[model_args.model_family][task])
+    if model_args.model_name_or_path:
+        return model_class.from_pretrained(model_args.model_name_or_path, config=config)
+    return model_class(config)
+
+
+def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments,
+           description: str, perplexity: bool = False) -> dict:
+    """Save the model and tokenizer, ``all_results.json`` and a model card into ``output_dir``.
+
+    ``perplexity=True`` (language models) adds ``eval_perplexity = exp(eval_loss)``.
+    """
+    if perplexity and "eval_loss" in metrics:
+        metrics["eval_perplexity"] = math.exp(min(metrics["eval_loss"], 50))
+    trainer.save_model()
+    trainer.save_metrics("all", metrics)  # writes all_results.json
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(trainer.args.output_dir)
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        card = model_card(model, Path(trainer.args.output_dir).name, results=metrics,
+                          datasets=[str(data_args.dataset_name)], description=description)
+        card.save(Path(trainer.args.output_dir) / "README.md")
+    return metrics

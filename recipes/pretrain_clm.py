@@ -1,0 +1,54 @@
+#!/usr/bin/env python
+"""Pretrain a causal language model (``decoder`` or ``recurrent``) by next-token prediction.
+
+    python recipes/pretrain_clm.py --model_family decoder --config_name tiny --dataset_name stdlib-docs \\
+        --output_dir runs/clm --max_steps 200 --per_device_train_batch_size 16 --learning_rate 1e-3
+
+Every ``TrainingArguments`` flag works (``--bf16``, ``--resume_from_checkpoint``, ``--report_to`` ...), and
+the same command runs under ``torchrun --nproc_per_node N`` or ``accelerate launch``. Writes the model,
+tokenizer, ``all_results.json`` (with ``eval_perplexity``) and a model card into ``--output_dir``.
+"""
+
+from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments, set_seed
+
+from nlpseq import group_texts, tokenize_dataset
+from nlpseq.training import (
+    DataArguments,
+    ModelArguments,
+    build_config,
+    build_model,
+    check_arguments,
+    finish,
+    load_data,
+    load_or_train_tokenizer,
+    parse_args,
+    resolve_resume,
+)
+
+
+def main(argv=None) -> dict:
+    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv)
+    check_arguments(model_args, training_args, "clm")
+    set_seed(training_args.seed)
+    data = load_data(data_args, training_args.seed)
+    with training_args.main_process_first(desc="tokenizer"):
+        tokenizer = load_or_train_tokenizer(model_args, data, data_args, "clm", training_args.output_dir)
+    config = build_config(model_args, tokenizer)
+    limit = getattr(config, "max_position_embeddings", None)
+    if limit is not None and data_args.block_size > limit:
+        raise ValueError(f"--block_size {data_args.block_size} is longer than the model's {limit} positions; "
+                         "lower --block_size or raise max_position_embeddings in --config_overrides")
+    model = build_model(model_args, config, "clm")
+    with training_args.main_process_first(desc="tokenize"):
+        blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)
+
+    trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
+                      eval_dataset=blocks["validation"], processing_class=tokenizer,
+                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
+    metrics = {**result.metrics, **trainer.evaluate()}
+    return finish(trainer, metrics, tokenizer, data_args, "A language model pretrained by next-token prediction.", perplexity=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+#!/usr/bin/env python
+"""Pretrain a Transformer encoder by masked language modelling (BERT's 15% / 80-10-10 masking).
+
+    python recipes/pretrain_mlm.py --model_family encoder --config_name tiny --dataset_name stdlib-docs \\
+        --output_dir runs/mlm --max_steps 200 --per_device_train_batch_size 16 --learning_rate 1e-3
+
+The masking is ``DataCollatorForLanguageModeling(mlm_probability=0.15)``. Writes the model, tokenizer,
+``all_results.json`` (with ``eval_perplexity`` over masked tokens) and a model card into ``--output_dir``.
+"""
+
+from dataclasses import dataclass, field
+
+from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments, set_seed
+
+from nlpseq import group_texts, tokenize_dataset
+from nlpseq.training import (
+    DataArguments,
+    ModelArguments,
+    build_config,
+    build_model,
+    check_arguments,
+    finish,
+    load_data,
+    load_or_train_tokenizer,
+    parse_args,
+    resolve_resume,
+)
+
+
+@dataclass
+class MaskingArguments:
+    mlm_probability: float = field(default=0.15, metadata={"help": "fraction of tokens selected for prediction"})
+
+
+def main(argv=None) -> dict:
+    model_args, data_args, mask_args, training_args = parse_args(
+        ModelArguments, DataArguments, MaskingArguments, TrainingArguments, argv=argv)
+    check_arguments(model_args, training_args, "mlm")
+    set_seed(training_args.seed)
+    data = load_data(data_args, training_args.seed)
+    with training_args.main_process_first(desc="tokenizer"):
+        tokenizer = load_or_train_tokenizer(model_args, data, data_args, "mlm", training_args.output_dir)
+    config = build_config(model_args, tokenizer)
+    if data_args.block_size > config.max_position_embeddings:
+        raise ValueError(f"--block_size {data_args.block_size} is longer than the model's "
+                         f"{config.max_position_embeddings} positions; lower --block_size")
+    model = build_model(model_args, config, "mlm")
+    with training_args.main_process_first(desc="tokenize"):
+        blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mask_args.mlm_probability,
+                                               seed=training_args.seed)
+    trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
+                      eval_dataset=blocks["validation"], processing_class=tokenizer, data_collator=collator)
+    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
+    metrics = {**result.metrics, **trainer.evaluate()}
+    return finish(trainer, metrics, tokenizer, data_args, "An encoder pretrained by masked-token prediction.", perplexity=True)
+
+
+if __name__ == "__main__":
+    main()
