@@ -47,7 +47,8 @@ def main(argv=None) -> dict:
                       data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     metrics = {**result.metrics, **trainer.evaluate()}
-    return finish(trainer, metrics, tokenizer, data_args, "A language model pretrained by next-token prediction.", perplexity=True)
+    return finish(trainer, metrics, tokenizer, data_args, "A language model pretrained by next-token prediction.",
+                  perplexity=True)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def main(argv=None) -> dict:
                       eval_dataset=blocks["validation"], processing_class=tokenizer, data_collator=collator)
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     metrics = {**result.metrics, **trainer.evaluate()}
-    return finish(trainer, metrics, tokenizer, data_args, "An encoder pretrained by masked-token prediction.", perplexity=True)
+    return finish(trainer, metrics, tokenizer, data_args, "An encoder pretrained by masked-token prediction.",
+                  perplexity=True)
 
 
 if __name__ == "__main__":
