@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from transformers import (
     AutoConfig,
     AutoTokenizer,
@@ -21,6 +22,7 @@ from transformers import (
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    TrainingArguments,
 )
 
 from . import models
@@ -28,6 +30,7 @@ from .data import load_corpus, require_columns
 from .hub import model_card
 from .tokenization import train_tokenizer
 
+TRAINER_STATE = "trainer_state.json"
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "recipes" / "configs"
 
 #: family -> model_type and the head class for each task (looked up in nlpseq.models when needed)
@@ -84,14 +87,29 @@ class DataArguments:
 
 
 def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
-    """``HfArgumentParser`` over the given dataclasses; a single ``.json``/``.yaml`` argument is a file of them."""
+    """``HfArgumentParser`` over the given dataclasses; a single ``.json``/``.yaml`` argument is a file of them.
+
+    Under ``torchrun``/``accelerate launch`` on a machine without a GPU the Trainer silently trains every
+    process alone on all the data unless ``use_cpu`` is set, so CPU-only distributed runs get
+    ``--use_cpu true`` added (and a file of arguments without it is refused).
+    """
     parser = HfArgumentParser(dataclass_types)
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    distributed_cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
     if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(os.path.abspath(argv[0]))
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(os.path.abspath(argv[0]))
-    return parser.parse_args_into_dataclasses(args=argv)
+        parsed = parser.parse_json_file(os.path.abspath(argv[0]))
+    elif len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+        parsed = parser.parse_yaml_file(os.path.abspath(argv[0]))
+    else:
+        if distributed_cpu and "--use_cpu" not in argv and any(t is TrainingArguments or issubclass(
+                t, TrainingArguments) for t in dataclass_types):
+            argv += ["--use_cpu", "true"]
+        parsed = parser.parse_args_into_dataclasses(args=argv)
+    for args in parsed:
+        if distributed_cpu and isinstance(args, TrainingArguments) and args.world_size == 1:
+            raise ValueError("Launched with WORLD_SIZE>1 on a machine without a GPU but the Trainer sees one "
+                             "process: add \"use_cpu\": true to the arguments file")
+    return parsed
 
 
 def check_arguments(model_args: ModelArguments, training_args, task: str) -> None:
@@ -103,26 +121,45 @@ def check_arguments(model_args: ModelArguments, training_args, task: str) -> Non
         able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
         raise ValueError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
     resume = getattr(training_args, "resume_from_checkpoint", None)
-    if resume not in (None, "", "True", "true", "last") and not Path(resume).is_dir():
-        raise FileNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
-                                "of a previous run (or 'last' for the newest one in --output_dir)")
+    if resume not in (None, "", "True", "true", "last"):
+        if not Path(resume).is_dir():
+            raise FileNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
+                                    "of a previous run (or 'last' for the newest complete one in --output_dir)")
+        if not (Path(resume) / TRAINER_STATE).is_file():
+            raise ValueError(f"Checkpoint {resume} is incomplete (no {TRAINER_STATE}: the run was killed while "
+                             "saving it); resume from an earlier checkpoint or use 'last'")
     if model_args.model_name_or_path and not Path(model_args.model_name_or_path).is_dir() \
             and os.environ.get("HF_HUB_OFFLINE") == "1":
         raise FileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local folder and "
                                 "HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint directory")
 
 
-def resolve_resume(training_args) -> str | bool | None:
-    """``'last'`` -> True (the Trainer then picks the newest checkpoint in output_dir); else the path as given."""
+def last_complete_checkpoint(output_dir: str) -> str | None:
+    """The newest ``checkpoint-N`` whose ``trainer_state.json`` exists.
+
+    The Trainer writes a checkpoint's files one after another and ``trainer_state.json`` last, so a run
+    killed mid-save leaves a folder without it; ``get_last_checkpoint`` would pick that folder and fail.
+    """
+    folders = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    complete = [p for p in folders if (p / TRAINER_STATE).is_file()]
+    return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
+
+
+def resolve_resume(training_args) -> str | None:
+    """``'last'`` / ``True`` -> the newest complete checkpoint in output_dir (None: start fresh); else the path."""
     resume = training_args.resume_from_checkpoint
-    return True if resume in ("True", "true", "last") else (resume or None)
+    if resume in ("True", "true", "last"):
+        return last_complete_checkpoint(training_args.output_dir)
+    return resume or None
 
 
 def load_data(data_args: DataArguments, seed: int):
     data = load_corpus(data_args.dataset_name, config=data_args.dataset_config_name,
                        validation_fraction=data_args.validation_fraction, seed=seed)
-    for split, limit in (("train", data_args.max_train_samples), ("validation", data_args.max_eval_samples)):
-        if limit is not None:
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
+              "test": data_args.max_eval_samples}
+    for split, limit in limits.items():
+        if limit is not None and split in data:
             data[split] = data[split].select(range(min(limit, len(data[split]))))
     return data
 
@@ -220,6 +257,7 @@ def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args
         metrics["eval_perplexity"] = math.exp(min(metrics["eval_loss"], 50))
     trainer.save_model()
     trainer.save_metrics("all", metrics)  # writes all_results.json
+    trainer.save_state()  # trainer_state.json: the loss history
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(trainer.args.output_dir)
         model = trainer.accelerator.unwrap_model(trainer.model)

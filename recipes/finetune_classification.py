@@ -1,0 +1,76 @@
+#!/usr/bin/env python
+"""Fine-tune (or train from scratch) a sequence classifier: ``bow``, ``recurrent``, ``encoder`` or ``decoder``.
+
+    # from scratch on the built-in topic labels
+    python recipes/finetune_classification.py --model_family recurrent --config_overrides cell=lstm \\
+        --dataset_name stdlib-docs --output_dir runs/cls-lstm --num_train_epochs 3 --learning_rate 3e-3
+    # from a pretrained checkpoint (e.g. the output of pretrain_mlm.py), on your own CSV
+    python recipes/finetune_classification.py --model_family encoder --model_name_or_path runs/mlm \\
+        --dataset_name reviews.csv --text_column review --label_column stars --output_dir runs/cls-enc
+
+Reports accuracy and macro-F1 (offline ``evaluate`` modules from ``nlpseq.metrics``) on the validation
+split, and on the test split when there is one, into ``all_results.json``.
+"""
+
+import numpy as np
+from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+
+from nlpseq import metrics, prepare_classification
+from nlpseq.data import require_columns
+from nlpseq.training import (
+    DataArguments,
+    ModelArguments,
+    build_config,
+    build_model,
+    check_arguments,
+    finish,
+    load_data,
+    load_or_train_tokenizer,
+    parse_args,
+    resolve_resume,
+)
+
+
+def classification_metrics():
+    accuracy, f1 = metrics.load("accuracy"), metrics.load("f1")
+
+    def compute(eval_pred):
+        logits, labels = eval_pred
+        predictions = np.argmax(logits[0] if isinstance(logits, tuple) else logits, axis=-1)
+        return {**accuracy.compute(predictions=predictions, references=labels),
+                **f1.compute(predictions=predictions, references=labels, average="macro")}
+
+    return compute
+
+
+def main(argv=None) -> dict:
+    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv)
+    check_arguments(model_args, training_args, "classification")
+    set_seed(training_args.seed)
+    data = load_data(data_args, training_args.seed)
+    require_columns(data["train"], [data_args.text_column, data_args.label_column], "text classification")
+    with training_args.main_process_first(desc="tokenizer"):
+        tokenizer = load_or_train_tokenizer(model_args, data, data_args, "classification", training_args.output_dir)
+    with training_args.main_process_first(desc="tokenize"):
+        data = prepare_classification(data, tokenizer, data_args.text_column, data_args.label_column,
+                                      max_length=data_args.max_length)
+    names = data["train"].features["labels"].names
+    config = build_config(model_args, tokenizer, id2label=dict(enumerate(names)),
+                          label2id={n: i for i, n in enumerate(names)})
+    model = build_model(model_args, config, "classification")
+    if hasattr(model, "fit_idf"):  # bag of words: document frequencies come from the training set
+        model.fit_idf(data["train"]["input_ids"])
+
+    trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
+                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                      compute_metrics=classification_metrics())
+    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
+    results = {**result.metrics, **trainer.evaluate()}
+    if "test" in data:
+        results.update(trainer.evaluate(data["test"], metric_key_prefix="test"))
+    return finish(trainer, results, tokenizer, data_args,
+                  f"A text classifier over {len(names)} labels ({', '.join(map(str, names[:10]))}).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+#!/usr/bin/env python
+"""Train a translator: ``recurrent-seq2seq`` (LSTM + attention) or ``transformer-seq2seq``.
+
+    python recipes/finetune_translation.py --model_family transformer-seq2seq --config_name tiny \\
+        --dataset_name number-translation --source_lang en --target_lang de --output_dir runs/mt \\
+        --max_steps 2000 --learning_rate 1e-3 --predict_with_generate --generation_num_beams 4
+
+Runs on ``Seq2SeqTrainer`` with ``DataCollatorForSeq2Seq``; with ``--predict_with_generate`` the
+evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact match.
+"""
+
+import numpy as np
+from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments, set_seed
+
+from nlpseq import metrics, prepare_translation
+from nlpseq.training import (
+    DataArguments,
+    ModelArguments,
+    build_config,
+    build_model,
+    check_arguments,
+    finish,
+    load_data,
+    load_or_train_tokenizer,
+    parse_args,
+    resolve_resume,
+)
+
+
+def translation_metrics(tokenizer):
+    bleu, chrf = metrics.load("bleu"), metrics.load("chrf")
+
+    def compute(eval_pred):
+        preds, labels = eval_pred
+        preds = preds[0] if isinstance(preds, tuple) else preds
+        preds = np.where(preds < 0, tokenizer.pad_token_id, preds)
+        labels = np.where(labels < 0, tokenizer.pad_token_id, labels)
+        hyps = [s.strip() for s in tokenizer.batch_decode(preds, skip_special_tokens=True)]
+        refs = [s.strip() for s in tokenizer.batch_decode(labels, skip_special_tokens=True)]
+        return {**bleu.compute(predictions=hyps, references=refs), **chrf.compute(predictions=hyps, references=refs),
+                "exact_match": float(np.mean([h == r for h, r in zip(hyps, refs)]))}
+
+    return compute
+
+
+def main(argv=None) -> dict:
+    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, Seq2SeqTrainingArguments,
+                                                      argv=argv)
+    check_arguments(model_args, training_args, "translation")
+    set_seed(training_args.seed)
+    data = load_data(data_args, training_args.seed)
+    with training_args.main_process_first(desc="tokenizer"):
+        tokenizer = load_or_train_tokenizer(model_args, data, data_args, "translation", training_args.output_dir)
+    with training_args.main_process_first(desc="tokenize"):
+        data = prepare_translation(data, tokenizer, data_args.source_lang, data_args.target_lang,
+                                   max_source_length=data_args.max_length, max_target_length=data_args.max_length)
+    config = build_config(model_args, tokenizer, decoder_start_token_id=tokenizer.bos_token_id)
+    model = build_model(model_args, config, "translation")
+    model.generation_config.max_length = training_args.generation_max_length or data_args.max_length
+    model.generation_config.num_beams = training_args.generation_num_beams or 1
+
+    trainer = Seq2SeqTrainer(model=model, args=training_args, train_dataset=data["train"],
+                             eval_dataset=data["validation"], processing_class=tokenizer,
+                             data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
+                             compute_metrics=translation_metrics(tokenizer)
+                             if training_args.predict_with_generate else None)
+    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
+    results = {**result.metrics, **trainer.evaluate()}
+    if "test" in data:
+        results.update(trainer.evaluate(data["test"], metric_key_prefix="test"))
+    return finish(trainer, results, tokenizer, data_args,
+                  f"A {data_args.source_lang}->{data_args.target_lang} translation model.")
+
+
+if __name__ == "__main__":
+    main()
