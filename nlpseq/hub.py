@@ -45,7 +45,8 @@ def _usage(repo_id: str, auto: str, model: PreTrainedModel) -> str:
         f"from transformers import AutoTokenizer, {auto}\n\ntok = AutoTokenizer.from_pretrained(\"{repo_id}\")\n"
         f"model = {auto}.from_pretrained(\"{repo_id}\")\n{task}\n```\n\n"
         "Without nlpseq, the model's own source files in this repository are used:\n\n```python\n"
-        f"from transformers import AutoTokenizer, {auto}\n\ntok = AutoTokenizer.from_pretrained(\"{repo_id}\")\n"
+        f"from transformers import AutoTokenizer, {auto}\n\n"
+        f"tok = AutoTokenizer.from_pretrained(\"{repo_id}\", trust_remote_code=True)\n"
         f"model = {auto}.from_pretrained(\"{repo_id}\", trust_remote_code=True)\n{task}\n```\n"
     )
 

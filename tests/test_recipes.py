@@ -138,3 +138,42 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     assert res_two["train_loss"] == pytest.approx(res_one["train_loss"], rel=1e-4)
     assert len(losses("one")) == 5
     assert losses("two") == pytest.approx(losses("one"), rel=1e-4)
+
+
+FRESH_LOAD = """
+import sys, torch
+sys.modules["nlpseq"] = None  # nlpseq must not be importable: only the folder's own source files may be used
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+tok = AutoTokenizer.from_pretrained(sys.argv[1], trust_remote_code=True)
+ids = tok(["Return the number of items", "Open a file"], return_tensors="pt", padding=True)
+with torch.no_grad():
+    torch.save(model(**ids).logits, sys.argv[2])
+print(type(model).__module__)
+"""
+
+
+def test_share_model_folder_loads_without_nlpseq(tmp_path):
+    import share_model
+    from transformers import AutoTokenizer
+
+    run = tmp_path / "run"
+    _run(pretrain_clm, run, "--model_family", "decoder", "--max_steps", "2", "--block_size", "32")
+    folder = share_model.main(["--run_dir", str(run), "--output_dir", str(tmp_path / "hub"),
+                               "--dataset_name", "stdlib-docs"])
+    names = {p.name for p in folder.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "modeling_decoder.py",
+            "configuration_decoder.py"} <= names
+    config = json.loads((folder / "config.json").read_text())
+    assert config["auto_map"]["AutoModelForCausalLM"] == "modeling_decoder.DecoderForCausalLM"
+    card = (folder / "README.md").read_text()
+    assert "trust_remote_code=True" in card and "eval_loss" in card and "stdlib-docs" in card
+
+    out = subprocess.run([sys.executable, "-c", FRESH_LOAD, str(folder), str(tmp_path / "logits.pt")],
+                         cwd=tmp_path, env=_env(), capture_output=True, text=True, check=True)
+    assert out.stdout.strip().startswith("transformers_modules.")  # the copied code, not nlpseq
+    tok = AutoTokenizer.from_pretrained(folder)
+    ids = tok(["Return the number of items", "Open a file"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        expected = AutoModelForCausalLM.from_pretrained(run).eval()(**ids).logits
+    assert torch.equal(torch.load(tmp_path / "logits.pt"), expected)
