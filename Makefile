@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m nlpseq.demo
+	$(PY) recipes/demo.py
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile
