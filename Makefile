@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test lint bench bench-quick clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(STAMP)
 
@@ -28,10 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run_all
-
-bench-quick: $(STAMP)
-	$(PY) -m benchmarks.run_all --quick
+	$(PY) -m benchmarks.run_all $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -68,6 +68,16 @@ def test_finetune_classification_from_pretrained_checkpoint(mlm_run, tmp_path):
     assert torch.corrcoef(torch.stack([tuned.flatten(), pretrained.flatten()]))[0, 1] > 0.9
 
 
+@pytest.mark.parametrize("family", ["bow", "recurrent", "decoder"])
+def test_finetune_classification_from_scratch(family, tmp_path):
+    results = _run(finetune_classification, tmp_path, "--model_family", family, "--max_steps", "4",
+                   "--max_length", "64")
+    assert {"train_loss", "eval_loss", "eval_accuracy", "eval_f1", "test_accuracy"} <= set(results)
+    assert 0 <= results["eval_accuracy"] <= 1
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
+    assert model.config.model_type == f"nlpseq-{family}" and model.config.num_labels == 7
+
+
 @pytest.mark.parametrize(
     "module, args, error, match",
     [
