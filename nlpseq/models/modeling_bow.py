@@ -1,0 +1,142 @@
+"""Bag-of-words text classifier: count / TF-IDF vector built inside the model, then a linear layer or an MLP.
+
+For a batch of token ids ``(batch, seq)`` with mask ``m``::
+
+    tf[b, v]  = sum_t m[b, t] * [input_ids[b, t] == v]                  (batch, vocab)   -- a scatter-add
+    x[b, v]   = g(tf[b, v]) * idf[v]      g = identity | 0/1 (binary) | 1 + ln (sublinear)
+    x[b]     /= ||x[b]||                   (l1 | l2 | none)
+    logits    = MLP(x)                                                   (batch, num_labels)
+
+The idf vector is a buffer, saved with the weights; ``fit_idf`` computes it from tokenized documents with
+scikit-learn's smoothed formula ``idf(v) = ln((1 + n) / (1 + df(v))) + 1``. Word order never reaches the
+classifier: a sentence and its shuffled words get the same logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from .configuration_bow import BowConfig
+
+
+class BowVectorizer(nn.Module):
+    """``input_ids (batch, seq)`` -> document vectors ``(batch, vocab_size)`` (counts or TF-IDF, normalised)."""
+
+    def __init__(self, config: BowConfig):
+        super().__init__()
+        self.config = config
+        self.register_buffer("idf", torch.ones(config.vocab_size), persistent=True)
+
+    def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        tf = torch.zeros(input_ids.shape[0], self.config.vocab_size, dtype=self.idf.dtype, device=input_ids.device)
+        tf.scatter_add_(1, input_ids, attention_mask.to(tf.dtype))                    # (batch, vocab)
+        if self.config.binary:
+            tf = (tf > 0).to(tf.dtype)
+        if self.config.sublinear_tf:
+            tf = torch.where(tf > 0, 1.0 + torch.log(tf.clamp(min=1.0)), tf)
+        x = tf * self.idf if self.config.weighting == "tfidf" else tf
+        if self.config.norm is not None:
+            x = F.normalize(x, p=1 if self.config.norm == "l1" else 2, dim=-1)        # zero rows stay zero
+        return x
+
+
+class BowPreTrainedModel(PreTrainedModel):
+    config_class = BowConfig
+    base_model_prefix = "bow"
+    main_input_name = "input_ids"
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, BowVectorizer):
+            nn.init.ones_(module.idf)  # no idf fitted yet: plain term frequencies
+
+
+class BowForSequenceClassification(BowPreTrainedModel):
+    """Bag-of-words (counts or TF-IDF) -> ``[dropout -> linear -> act] * len(hidden_sizes)`` -> dropout -> linear.
+
+    Takes ``input_ids`` and ``attention_mask`` ``(batch, seq)``; returns a ``SequenceClassifierOutput`` with
+    logits ``(batch, num_labels)`` and, given ``labels``, the loss chosen by ``config.problem_type``.
+    """
+
+    def __init__(self, config: BowConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.vectorizer = BowVectorizer(config)
+        layers, width = [], config.vocab_size
+        for hidden in config.hidden_sizes:
+            layers += [nn.Dropout(config.classifier_dropout), nn.Linear(width, hidden), ACT2FN[config.hidden_act]]
+            width = hidden
+        self.mlp = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(width, config.num_labels)
+        self.post_init()
+
+    @torch.no_grad()
+    def fit_idf(self, input_ids: Iterable[Sequence[int]]) -> torch.Tensor:
+        """Set the idf buffer from tokenized documents (e.g. ``dataset["train"]["input_ids"]``) and return it.
+
+        ``df(v)`` = number of documents containing token ``v``; ``idf(v) = ln((1 + n) / (1 + df(v))) + 1``.
+        """
+        df = torch.zeros(self.config.vocab_size, dtype=torch.float64)
+        n_docs = 0
+        for ids in input_ids:
+            ids = torch.as_tensor(ids, dtype=torch.long)
+            if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
+                raise ValueError(f"document {n_docs} has token ids outside [0, {self.config.vocab_size}); the "
+                                 "tokenizer does not match config.vocab_size (use vocab_size=len(tokenizer)).")
+            df[ids.unique()] += 1
+            n_docs += 1
+        if n_docs == 0:
+            raise ValueError("fit_idf got no documents; pass the tokenized training set's input_ids.")
+        idf = torch.log((1 + n_docs) / (1 + df)) + 1
+        self.vectorizer.idf.copy_(idf.to(self.vectorizer.idf.dtype))
+        return self.vectorizer.idf
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        """``input_ids (batch, seq)`` -> logits ``(batch, num_labels)``; ``hidden_states`` = (BoW vector, MLP out).
+
+        ``token_type_ids`` and ``output_attentions`` are accepted so BERT-style tokenizer output can be passed
+        as ``model(**batch)``; a bag of words has no segments and no attention, so they are ignored.
+        """
+        if input_ids is None:
+            raise ValueError("BowForSequenceClassification needs input_ids (batch, seq) from a tokenizer.")
+        if input_ids.dim() != 2:
+            raise ValueError(f"input_ids must be (batch, seq), got shape {tuple(input_ids.shape)}; add a batch "
+                             "dimension with input_ids[None].")
+        if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
+            raise ValueError(f"input_ids must lie in [0, {self.config.vocab_size}), found {int(input_ids.max())}; "
+                             "build the config with vocab_size=len(tokenizer).")
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        bow = self.vectorizer(input_ids, attention_mask)                        # (batch, vocab)
+        hidden = self.mlp(bow)                                                  # (batch, hidden_sizes[-1])
+        logits = self.classifier(self.dropout(hidden))                         # (batch, num_labels)
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        hidden_states = (bow, hidden) if output_hidden_states else None
+        output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states)
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = ["BowForSequenceClassification", "BowPreTrainedModel", "BowVectorizer"]

@@ -1,0 +1,104 @@
+"""SkipGramModel trained with the Trainer on stdlib-docs: similar words end up close together."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoModel
+
+import nlpseq
+from nlpseq import Embeddings, SkipGramConfig, SkipGramModel
+from nlpseq.featurizers import skipgram_pairs
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models on a shared 2-core box: one thread avoids oversubscription (10x slower otherwise)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    texts = nlpseq.load_corpus("stdlib-docs")["train"]["text"][:]
+    tokenizer = nlpseq.train_tokenizer(texts, kind="wordpiece", vocab_size=3000, preset="mlm", lowercase=True)
+    return texts, tokenizer, Embeddings.train(texts, tokenizer, hidden_size=32, num_train_epochs=1,
+                                              learning_rate=5e-2, seed=0)
+
+
+def _unit(weight: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.normalize(weight, dim=-1)
+
+
+def test_neighbours_beat_random_words(trained):
+    """The seeds' claim: after training, a word's nearest neighbours are far more similar than random words,
+    and words that occur together are closer than random pairs (which an untrained model does not show)."""
+    texts, tokenizer, emb = trained
+    words = ["thread", "socket", "file", "list", "lock", "string", "return", "error"]
+    rng = np.random.default_rng(0)
+    specials = len(tokenizer.all_special_ids)
+    unit = _unit(emb.weight)
+    for word in words:
+        neighbours = [score for _, score in emb.most_similar(word, top_k=5)]
+        random_ids = rng.integers(specials, len(tokenizer), 200)
+        random_scores = unit[random_ids] @ unit[tokenizer.convert_tokens_to_ids(word)]
+        assert min(neighbours) > random_scores.mean().item() + 0.3, word
+
+    # second check, independent of most_similar: the 2000 most frequent co-occurring pairs vs random pairs
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    centers, contexts = skipgram_pairs(ids, window=2, subsample=None)
+    keys, counts = np.unique(centers * len(tokenizer) + contexts, return_counts=True)
+    top = keys[np.argsort(-counts)[:2000]]
+    a, b = top // len(tokenizer), top % len(tokenizer)
+    a, b = a[a != b], b[a != b]
+    ra, rb = rng.integers(specials, len(tokenizer), (2, 5000))
+
+    def gap(weight):
+        unit = _unit(weight)
+        return ((unit[a] * unit[b]).sum(-1).mean() - (unit[ra] * unit[rb]).sum(-1).mean()).item()
+
+    untrained = SkipGramModel(SkipGramConfig(vocab_size=len(tokenizer), hidden_size=32))
+    print(f"co-occurring minus random cosine: trained {gap(emb.weight):.3f}, untrained "
+          f"{gap(untrained.get_input_embeddings().weight.detach()):.3f}")
+    assert gap(emb.weight) > 0.15
+    assert abs(gap(untrained.get_input_embeddings().weight.detach())) < 0.05
+
+
+def test_trained_neighbours_make_sense(trained):
+    _, _, emb = trained
+    neighbours = {token for token, _ in emb.most_similar("list", top_k=10)}
+    assert neighbours & {"tuple", "tuples", "lists", "dict", "sequence", "elements", "iterable", "items"}
+
+
+def test_loss_save_load_and_auto(tmp_path):
+    torch.manual_seed(0)
+    model = SkipGramModel(SkipGramConfig(vocab_size=20, hidden_size=8, num_negatives=3))
+    model.set_noise_distribution(torch.arange(20.0))
+    assert model.noise_distribution[0] == 0 and model.noise_distribution.sum().item() == pytest.approx(1.0)
+    centers, contexts = torch.tensor([1, 2, 3]), torch.tensor([2, 3, 4])
+    out = model(centers, contexts)
+    assert out.negative_logits.shape == (3, 3)
+    assert out.loss.item() == pytest.approx(4 * np.log(2), rel=1e-6)  # zero context vectors: sigma(0) = 1/2
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(30):
+        optimizer.zero_grad()
+        model(centers, contexts).loss.backward()
+        optimizer.step()
+    assert model(centers, contexts).positive_logits.min() > 1.0
+    model.save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert type(loaded) is SkipGramModel
+    assert torch.equal(loaded.get_input_embeddings().weight, model.get_input_embeddings().weight)
+    assert torch.equal(loaded.noise_distribution, model.noise_distribution)
+    with pytest.raises(ValueError, match="same shape"):
+        model(centers, contexts[:2])
+    with pytest.raises(ValueError, match="non-negative"):
+        model.set_noise_distribution(-torch.ones(20))
+
+
+def test_skipgram_pairs_window_and_documents():
+    centers, contexts = skipgram_pairs([[1, 2, 3], [4, 5]], window=1, subsample=None)
+    assert sorted(zip(centers.tolist(), contexts.tolist())) == [(1, 2), (2, 1), (2, 3), (3, 2), (4, 5), (5, 4)]
+    with pytest.raises(ValueError, match="window"):
+        skipgram_pairs([[1, 2]], window=0)
