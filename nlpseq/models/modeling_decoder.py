@@ -69,7 +69,7 @@ class DecoderModel(DecoderPreTrainedModel):
         check_attention_implementation(self.config, output_attentions)
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
-        if self.is_gradient_checkpointing and self.training:
+        if self.training and self.is_activation_checkpointing:
             use_cache = False                       # the backward replay would append to the cache twice
         if use_cache and past_key_values is None:
             past_key_values = DynamicCache(config=self.config)

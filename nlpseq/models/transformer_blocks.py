@@ -208,7 +208,9 @@ class TransformerBlock(GradientCheckpointingLayer):
 class TransformerStack(nn.Module):
     """Embeddings -> N blocks -> final LayerNorm (pre-norm only); collects hidden states and attention maps."""
 
-    def __init__(self, config: TransformerConfig, is_causal: bool, has_cross_attention: bool = False):
+    def __init__(self, config: TransformerConfig, is_causal: bool, has_cross_attention: bool = False,
+                 num_layers: int | None = None):
+        """``num_layers`` defaults to ``config.num_hidden_layers`` (encoder-decoder models size each stack)."""
         super().__init__()
         self.config = config
         self.embeddings = TransformerEmbeddings(config)
@@ -218,7 +220,7 @@ class TransformerStack(nn.Module):
         )
         self.layers = nn.ModuleList(
             TransformerBlock(config, i, is_causal=is_causal, has_cross_attention=has_cross_attention)
-            for i in range(config.num_hidden_layers)
+            for i in range(config.num_hidden_layers if num_layers is None else num_layers)
         )
         self.norm = (
             nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps) if config.norm_position == "pre" else None

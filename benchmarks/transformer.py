@@ -1,0 +1,110 @@
+"""Transformer decoder/encoder speed, side by side with transformers' GPT-2 and BERT at identical shapes.
+
+Rows: KV-cached vs uncached generation (256 new tokens, target >= 5x); train-step tokens/s of
+``DecoderForCausalLM`` vs ``GPT2LMHeadModel`` and ``EncoderForMaskedLM`` vs ``BertForMaskedLM`` (SDPA, target
+>= 1.0x); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x). The reference models are built from our
+own weights with ``nlpseq.convert.to_hf``, so both sides compute the same function. Single timed calls alternate
+between the two sides and each side keeps its best, which is what a shared CPU allows.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from nlpseq.convert import to_hf
+from nlpseq.models.configuration_decoder import DecoderConfig
+from nlpseq.models.configuration_encoder import EncoderConfig
+from nlpseq.models.modeling_decoder import DecoderForCausalLM
+from nlpseq.models.modeling_encoder import EncoderForMaskedLM
+
+from .common import best_time, row, save
+
+
+def _side_by_side(ours, reference, rounds: int, repeat: int) -> tuple[float, float]:
+    """Best seconds of each callable; single calls alternate so load swings on a shared CPU hit both sides."""
+    ours(), reference()                                                            # warm-up
+    times_ours, times_ref = [], []
+    for _ in range(rounds * repeat):
+        times_ours.append(best_time(ours, repeat=1, warmup=0))
+        times_ref.append(best_time(reference, repeat=1, warmup=0))
+    return min(times_ours), min(times_ref)
+
+
+def _train_step(model, batch: dict[str, torch.Tensor]):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
+def _sizes(quick: bool) -> dict:
+    return dict(vocab_size=2000, hidden_size=128 if quick else 256, num_hidden_layers=2 if quick else 4,
+                num_attention_heads=4, intermediate_size=512 if quick else 1024, max_position_embeddings=512,
+                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+def run(quick: bool = False) -> list[dict]:
+    torch.manual_seed(0)
+    rounds, repeat = (2, 3) if quick else (3, 5)
+    batch_size, length = (4, 64) if quick else (8, 128)
+    rows = []
+
+    decoder = DecoderForCausalLM(DecoderConfig(**_sizes(quick), pad_token_id=0, eos_token_id=None)).eval()
+    gpt2 = to_hf(decoder).eval()
+
+    # 1. KV cache: 256 new tokens, greedy, same model with and without the cache
+    prompt = torch.randint(1, 2000, (1, 16))
+    new_tokens = 256
+    generate = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, do_sample=False)
+    with torch.no_grad():
+        cached, uncached = _side_by_side(lambda: decoder.generate(prompt, use_cache=True, **generate),
+                                         lambda: decoder.generate(prompt, use_cache=False, **generate),
+                                         rounds=1, repeat=1 if quick else 2)
+    rows.append(row("decoder generate 256 tokens: KV cache vs no cache", "tokens/s", new_tokens / cached,
+                    new_tokens / uncached, target=5.0, hidden_size=decoder.config.hidden_size))
+
+    # 2. generation speed vs GPT-2 (both cached)
+    generate_short = dict(max_new_tokens=128, min_new_tokens=128, do_sample=False)
+    with torch.no_grad():
+        ours, ref = _side_by_side(lambda: decoder.generate(prompt, **generate_short),
+                                  lambda: gpt2.generate(prompt, **generate_short), rounds=rounds, repeat=2)
+    rows.append(row("DecoderForCausalLM vs GPT2LMHeadModel: generate 128 tokens (cached, greedy)", "tokens/s",
+                    128 / ours, 128 / ref, target=1.0))
+
+    # 3. train steps at identical shapes, SDPA on both sides
+    ids = torch.randint(1, 2000, (batch_size, length))
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}
+    decoder.train()
+    gpt2.train()
+    ours, ref = _side_by_side(_train_step(decoder, batch), _train_step(gpt2, batch), rounds=rounds, repeat=repeat)
+    tokens = batch_size * length
+    rows.append(row(f"DecoderForCausalLM vs GPT2LMHeadModel: train step B{batch_size} T{length}", "tokens/s",
+                    tokens / ours, tokens / ref, target=1.0, attn_implementation=decoder.config._attn_implementation))
+
+    encoder = EncoderForMaskedLM(EncoderConfig(**_sizes(quick), position_embedding_type="learned",
+                                               type_vocab_size=2, pad_token_id=0))
+    bert = to_hf(encoder)
+    labels = torch.where(torch.rand(ids.shape) < 0.15, ids, torch.full_like(ids, -100))
+    mlm_batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    encoder.train()
+    bert.train()
+    ours, ref = _side_by_side(_train_step(encoder, mlm_batch), _train_step(bert, mlm_batch), rounds=rounds,
+                              repeat=repeat)
+    rows.append(row(f"EncoderForMaskedLM vs BertForMaskedLM: train step B{batch_size} T{length}", "tokens/s",
+                    tokens / ours, tokens / ref, target=1.0, attn_implementation=encoder.config._attn_implementation))
+    return rows
+
+
+if __name__ == "__main__":
+    import sys
+
+    quick = "--quick" in sys.argv
+    if "--threads" in sys.argv:                  # e.g. 1 on a shared box where 2 threads oversubscribe the cores
+        torch.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
+    path = save("transformer", run(quick=quick), quick=quick)
+    print(path.read_text())
