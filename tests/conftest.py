@@ -6,9 +6,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-# Under pytest-xdist every worker gets one thread: 2 workers x 2 threads would oversubscribe 2 cores.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)
+# Tests run tiny models: one thread each is fastest, and 2 xdist workers x 2 threads would oversubscribe
+# 2 cores (measured 10-20x slower per step on a busy box).
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -17,15 +17,6 @@ MAX_LENGTH = 128
 DOCS = ["the cat sat on the mat", "the dog sat", "a cat and a dog and a bird", "birds sing"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core box: one thread avoids oversubscription (10x slower otherwise)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def stdlib():
     data = nlpseq.load_corpus("stdlib-docs")

@@ -12,15 +12,6 @@ from nlpseq.models.modeling_encoder import EncoderForMaskedLM
 TOL = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (two threads oversubscribe a shared 2-core box badly)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def gpt2():
     torch.manual_seed(0)

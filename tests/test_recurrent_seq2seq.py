@@ -42,15 +42,6 @@ def sources() -> tuple[torch.Tensor, torch.Tensor]:
     return ids.masked_fill(mask == 0, PAD), mask
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a busy shared CPU two threads ran 20x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(params=list(VARIANTS), scope="module")
 def model(request):
     return tiny(**VARIANTS[request.param])

@@ -10,15 +10,6 @@ from nlpseq import Embeddings, SkipGramConfig, SkipGramModel
 from nlpseq.featurizers import skipgram_pairs
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core box: one thread avoids oversubscription (10x slower otherwise)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def trained():
     texts = nlpseq.load_corpus("stdlib-docs")["train"]["text"][:]
