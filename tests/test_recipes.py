@@ -11,12 +11,19 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSequenceClassification
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForSeq2SeqLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "recipes"))
 
 import finetune_classification  # noqa: E402
+import finetune_translation  # noqa: E402
 import pretrain_clm  # noqa: E402
 import pretrain_mlm  # noqa: E402
 
@@ -76,6 +83,31 @@ def test_finetune_classification_from_scratch(family, tmp_path):
     assert 0 <= results["eval_accuracy"] <= 1
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     assert model.config.model_type == f"nlpseq-{family}" and model.config.num_labels == 7
+
+
+@pytest.mark.parametrize("family", ["recurrent-seq2seq", "transformer-seq2seq"])
+def test_finetune_translation(family, tmp_path):
+    results = _run(finetune_translation, tmp_path, "--model_family", family, "--dataset_name", "number-translation",
+                   "--tokenizer_kind", "char", "--vocab_size", "0", "--max_steps", "4", "--max_length", "64",
+                   "--predict_with_generate", "true", "--generation_max_length", "24")
+    assert {"train_loss", "eval_loss", "eval_bleu", "eval_chrf", "eval_exact_match", "test_bleu"} <= set(results)
+    model = AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    assert model.config.model_type == f"nlpseq-{family}"
+    assert model.config.decoder_start_token_id == tok.bos_token_id
+    out = model.generate(**tok(["forty-two"], return_tensors="pt"), max_new_tokens=5)
+    assert out.shape[0] == 1 and out[0, 0] == tok.bos_token_id
+
+
+def test_tokenizer_cli(tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "tokenizer"))
+    import train_tokenizer as cli
+
+    cli.main(["--corpus", "number-translation", "--kind", "char", "--vocab_size", "0", "--preset", "seq2seq",
+              "--min_frequency", "1", "--output_dir", str(tmp_path)])
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    assert "ß" in tok.get_vocab() and "w" in tok.get_vocab()  # both languages of the translation column
+    assert f"of {len(tok)} tokens" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -165,7 +197,6 @@ print(type(model).__module__)
 
 def test_share_model_folder_loads_without_nlpseq(tmp_path):
     import share_model
-    from transformers import AutoTokenizer
 
     run = tmp_path / "run"
     _run(pretrain_clm, run, "--model_family", "decoder", "--max_steps", "2", "--block_size", "32")
