@@ -1,0 +1,42 @@
+"""Diagnostics that make the seeds' claims measurable: gradient flow through time, attention, embeddings.
+
+Each function takes a model (any nlpseq model, and most transformers models) and returns plain tensors;
+``nlpseq.plotting`` draws them.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import PreTrainedModel
+
+
+def gradient_through_time(model: PreTrainedModel, input_ids: torch.LongTensor,
+                          attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``||dL/dx_t||`` for every step ``t``: how much the input at step ``t`` can still move the last output.
+
+    ``x_t`` is the input embedding of token ``t`` and ``L = sum(h_T)``, the sum of the top layer's output at
+    the last step ``T`` (``hidden_states[-1][:, -1]``). Backpropagation through time multiplies one Jacobian
+    ``dh_t / dh_{t-1}`` per step, so in a plain RNN the norm shrinks geometrically with ``T - t`` (vanishing
+    gradients) while the LSTM's additive cell path keeps it alive. The model runs in eval mode (no dropout).
+
+    Args:
+        model: a model whose forward takes ``inputs_embeds`` and ``output_hidden_states``.
+        input_ids: ``(batch, seq)`` token ids.
+        attention_mask: optional ``(batch, seq)`` mask.
+
+    Returns:
+        ``(seq,)`` float tensor: the gradient norm at each step, averaged over the batch.
+    """
+    if input_ids.dim() != 2 or input_ids.shape[1] == 0:
+        raise ValueError(f"input_ids must be (batch, seq) with seq >= 1, got shape {tuple(input_ids.shape)}.")
+    was_training = model.training
+    model.eval()
+    try:
+        embeds = model.get_input_embeddings()(input_ids).detach().requires_grad_()
+        outputs = model(inputs_embeds=embeds, attention_mask=attention_mask, output_hidden_states=True,
+                        return_dict=True)
+        last = outputs.hidden_states[-1][:, -1]                # (batch, hidden): h_T of the top layer
+        (grad,) = torch.autograd.grad(last.sum(), embeds)     # (batch, seq, embedding)
+    finally:
+        model.train(was_training)
+    return grad.norm(dim=-1).mean(dim=0).detach()

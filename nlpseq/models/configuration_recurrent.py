@@ -1,0 +1,76 @@
+"""Configuration of the recurrent family (RNN / LSTM / GRU language models and classifiers)."""
+
+from __future__ import annotations
+
+from transformers import PretrainedConfig
+
+from .recurrent import check_cell, check_implementation
+
+CLASSIFIER_POOLINGS = ("last", "mean", "max")
+
+
+class RecurrentConfig(PretrainedConfig):
+    """Embeddings -> a stack of recurrent layers -> a head.
+
+    Args:
+        cell: ``"rnn"`` (Elman, tanh), ``"lstm"`` or ``"gru"``.
+        vocab_size: size of the token embedding table.
+        embedding_size: width of the token embeddings (defaults to ``hidden_size``). When it differs from the
+            recurrent output width, the language model projects ``hidden -> embedding`` before the (tied) output.
+        hidden_size: state width per direction.
+        num_hidden_layers: stacked recurrent layers.
+        bidirectional: also read right to left (classifiers and taggers only; a causal LM cannot look ahead).
+        dropout: dropout between stacked recurrent layers (torch's ``dropout`` argument).
+        hidden_dropout_prob: dropout on the embeddings and on the last layer's output.
+        rnn_implementation: ``"fused"`` (``torch.nn.RNN/LSTM/GRU`` kernels, the default) or ``"eager"`` (our cells
+            stepped in a Python loop, the readable reference). Both use the same weights and give the same
+            outputs, so the flag can be flipped on a trained model.
+        classifier_pooling: how ``RecurrentForSequenceClassification`` summarises a sequence: ``"last"`` (the
+            final state of the top layer, after the last real token, both directions), ``"mean"`` or ``"max"``
+            over the real tokens.
+        initializer_range: std of the normal init of embeddings and linear layers (recurrent weights use
+            Xavier / orthogonal, see ``RecurrentCell.reset_parameters``).
+
+    Example::
+
+        config = RecurrentConfig(cell="lstm", vocab_size=8000, hidden_size=256, num_hidden_layers=2)
+        model = RecurrentForCausalLM(config)
+    """
+
+    model_type = "nlpseq-recurrent"
+    keys_to_ignore_at_inference = ["past_key_values"]
+
+    cell: str = "lstm"
+    vocab_size: int = 1000
+    embedding_size: int | None = None
+    hidden_size: int = 256
+    num_hidden_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    hidden_dropout_prob: float = 0.0
+    rnn_implementation: str = "fused"
+    classifier_pooling: str = "last"
+    initializer_range: float = 0.02
+    tie_word_embeddings: bool = True
+    pad_token_id: int | None = None
+    bos_token_id: int | None = None
+    eos_token_id: int | None = None
+    use_cache: bool = True
+
+    def __post_init__(self, **kwargs):
+        check_cell(self.cell)
+        check_implementation(self.rnn_implementation)
+        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
+            raise ValueError(f"classifier_pooling={self.classifier_pooling!r}; choose one of {CLASSIFIER_POOLINGS}.")
+        if self.embedding_size is None:
+            self.embedding_size = self.hidden_size
+        for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        for name in ("dropout", "hidden_dropout_prob"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+        super().__post_init__(**kwargs)
+
+
+__all__ = ["RecurrentConfig"]

@@ -1,0 +1,278 @@
+"""RNN / LSTM / GRU models on the Hugging Face stack.
+
+``RecurrentModel`` maps ``input_ids (batch, seq)`` to ``(batch, seq, num_directions * hidden)`` through token
+embeddings and a ``Recurrent`` stack. The heads are the seeds' set-ups:
+
+- ``RecurrentForCausalLM`` (many-to-many, next token): ``y_t = softmax(V h_t + c)``, with ``generate()``; the
+  recurrent state is the cache, so each new token costs one step instead of re-reading the prompt.
+- ``RecurrentForSequenceClassification`` (many-to-one): the final state, or mean / max pooling over real tokens.
+- ``RecurrentForTokenClassification`` (many-to-many, one label per token).
+
+Padding (left or right) never changes a sequence's result: the state stops at padding and outputs there are 0.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.cache_utils import Cache
+from transformers.modeling_outputs import (
+    BaseModelOutputWithPast,
+    CausalLMOutputWithPast,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
+
+from .configuration_recurrent import RecurrentConfig
+from .recurrent import Recurrent, RecurrentCell, State
+
+
+class RecurrentPreTrainedModel(PreTrainedModel):
+    config_class = RecurrentConfig
+    base_model_prefix = "model"
+    main_input_name = "input_ids"
+    _no_split_modules = ["Recurrent"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """Normal(0, initializer_range) embeddings and linear weights, zero biases; recurrent cells get their
+        explicit Xavier (input) / orthogonal (recurrent) init with the LSTM forget bias at 1."""
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+        elif isinstance(module, RecurrentCell):
+            module.reset_parameters()
+
+
+class RecurrentModel(RecurrentPreTrainedModel):
+    """Token embeddings -> dropout -> ``Recurrent`` stack -> dropout. Returns ``BaseModelOutputWithPast`` whose
+    ``past_key_values`` is the final recurrent state (layout in ``recurrent.py``) when ``use_cache``."""
+
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.recurrent = Recurrent(config.cell, config.embedding_size, config.hidden_size,
+                                   num_layers=config.num_hidden_layers, bidirectional=config.bidirectional,
+                                   dropout=config.dropout, implementation=config.rnn_implementation)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embed_tokens = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        past_key_values: State | Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutputWithPast | tuple:
+        """input_ids ``(batch, seq)``; attention_mask ``(batch, seq)`` or ``(batch, past + seq)`` during
+        generation (only its last ``seq`` columns matter: the past is summarised by the state)."""
+        use_cache = use_cache if use_cache is not None else self.config.use_cache
+        output_hidden_states = bool(
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+        if inputs_embeds is None:
+            inputs_embeds = self.embed_tokens(input_ids)
+        if isinstance(past_key_values, Cache):  # generate() opens with an empty cache object; our cache is the state
+            if past_key_values.get_seq_length() > 0:
+                raise ValueError("Recurrent models keep their state as past_key_values (a tuple of tensors), "
+                                 f"not a filled {type(past_key_values).__name__}.")
+            past_key_values = None
+        if attention_mask is not None:
+            attention_mask = attention_mask[:, -inputs_embeds.shape[1]:]
+
+        recurrent = self.recurrent(self.dropout(inputs_embeds), past_key_values, attention_mask=attention_mask,
+                                   output_layer_outputs=output_hidden_states,
+                                   implementation=self.config.rnn_implementation)
+        hidden_states = self.dropout(recurrent.output)
+        output = BaseModelOutputWithPast(
+            last_hidden_state=hidden_states,
+            past_key_values=recurrent.state if use_cache else None,
+            hidden_states=(inputs_embeds, *recurrent.layer_outputs) if output_hidden_states else None,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class RecurrentForCausalLM(RecurrentPreTrainedModel, GenerationMixin):
+    """Next-token LM: ``logits_t = (h_t [P]) E^T`` (the tied embedding ``E``; ``P`` projects ``hidden ->
+    embedding_size`` only when the sizes differ). Loss: cross-entropy of ``logits[:, :-1]`` vs ``labels[:, 1:]``
+    with -100 ignored; a sum over ``num_items_in_batch`` under the Trainer, so gradient accumulation is exact."""
+
+    _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
+
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        if config.bidirectional:
+            raise ValueError("RecurrentForCausalLM cannot be bidirectional: predicting the next token must not "
+                             "read the future. Set bidirectional=False (keep it for the classification heads).")
+        self.model = RecurrentModel(config)
+        self.projection = (nn.Linear(config.hidden_size, config.embedding_size)
+                           if config.hidden_size != config.embedding_size else nn.Identity())
+        self.lm_head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        past_key_values: State | Cache | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        logits_to_keep: int = 0,
+        **kwargs,
+    ) -> CausalLMOutputWithPast | tuple:
+        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0)."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
+                             inputs_embeds=inputs_embeds, use_cache=use_cache,
+                             output_hidden_states=output_hidden_states, return_dict=True)
+        hidden_states = outputs.last_hidden_state
+        if logits_to_keep:
+            hidden_states = hidden_states[:, -logits_to_keep:]
+        logits = self.lm_head(self.projection(hidden_states))
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
+                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        output = CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
+                                        hidden_states=outputs.hidden_states)
+        return output if return_dict else output.to_tuple()
+
+    @staticmethod
+    def _reorder_cache(past_key_values: State, beam_idx: torch.LongTensor) -> State:
+        """Beam search: keep the states of the surviving beams (the batch is dim 1 of every state tensor)."""
+        return tuple(state.index_select(1, beam_idx.to(state.device)) for state in past_key_values)
+
+
+class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
+    """Many-to-one: pool the sequence (``config.classifier_pooling``), then ``logits = W pooled + b``.
+
+    ``"last"`` uses the top layer's final state: after the last real token reading left to right, and (when
+    bidirectional) after the first token reading right to left. ``"mean"`` / ``"max"`` pool the top layer's
+    outputs over real tokens.
+    """
+
+    accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
+
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = RecurrentModel(config)
+        self.score = nn.Linear(self.model.recurrent.output_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def pool(self, hidden_states: torch.Tensor, state: State, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """``(batch, seq, D * hidden)`` -> ``(batch, D * hidden)``."""
+        if self.config.classifier_pooling == "last":
+            directions = self.model.recurrent.num_directions
+            top = state[0][-directions:]                       # (directions, batch, hidden)
+            return top.transpose(0, 1).flatten(1)
+        real = (torch.ones(hidden_states.shape[:2], device=hidden_states.device) if attention_mask is None
+                else attention_mask.to(hidden_states.device)).bool()[..., None]
+        if self.config.classifier_pooling == "mean":
+            return (hidden_states * real).sum(1) / real.sum(1)
+        return hidden_states.masked_fill(~real, torch.finfo(hidden_states.dtype).min).amax(1)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=True,
+                             output_hidden_states=output_hidden_states, return_dict=True)
+        logits = self.score(self.pool(outputs.last_hidden_state, outputs.past_key_values, attention_mask))
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+        return output if return_dict else output.to_tuple()
+
+
+class RecurrentForTokenClassification(RecurrentPreTrainedModel):
+    """Many-to-many tagging: ``logits_t = W h_t + b`` for every token (bidirectional sees both sides)."""
+
+    def __init__(self, config: RecurrentConfig):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.model = RecurrentModel(config)
+        self.classifier = nn.Linear(self.model.recurrent.output_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.model.set_input_embeddings(value)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> TokenClassifierOutput | tuple:
+        """Returns logits ``(batch, seq, num_labels)``; labels ``(batch, seq)`` with -100 ignored."""
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=False,
+                             output_hidden_states=output_hidden_states, return_dict=True)
+        logits = self.classifier(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = self.loss_function(logits, labels, self.config,
+                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        output = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = [
+    "RecurrentForCausalLM", "RecurrentForSequenceClassification", "RecurrentForTokenClassification",
+    "RecurrentModel", "RecurrentPreTrainedModel",
+]
