@@ -11,6 +11,7 @@ from .data import (
     prepare_translation,
     tokenize_dataset,
 )
+from .featurizers import BagOfWords, Embeddings, OneHot
 from .models import *  # noqa: F403  (registers the Auto classes)
 from .models import __all__ as _model_names
 from .tokenization import PRESETS, train_tokenizer
@@ -18,6 +19,9 @@ from .tokenization import PRESETS, train_tokenizer
 __version__ = "0.1.0"
 
 __all__ = [
+    "BagOfWords",
+    "Embeddings",
+    "OneHot",
     "BUILTIN_CORPORA",
     "PRESETS",
     "group_texts",
