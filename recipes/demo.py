@@ -106,12 +106,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "eval_accuracy", ["--model_family", "bow", "--config_name", "tiny", "--num_train_epochs", "8",
                           "--learning_rate", "5e-2", "--tokenizer_kind", "wordpiece", "--vocab_size", "4000", *cls])
     run("4b. Topic classifier: LSTM (many-to-one)", finetune_classification, "lstm-cls", "eval_accuracy",
-        ["--model_family", "recurrent", "--config_name", "tiny", "--config_overrides", "cell=lstm",
-         "--max_steps", steps(300), "--learning_rate", "3e-3", "--tokenizer_kind", "wordpiece",
+        ["--model_family", "recurrent", "--config_name", "tiny",
+         "--config_overrides", "cell=lstm,classifier_pooling=mean",
+         "--max_steps", steps(300), "--learning_rate", "1e-2", "--tokenizer_kind", "wordpiece",
          "--vocab_size", "4000", *cls])
     run("4c. Topic classifier: the pretrained encoder, fine-tuned", finetune_classification, "encoder-cls",
         "eval_accuracy", ["--model_family", "encoder", "--model_name_or_path", str(out / "encoder-mlm"),
-                          "--max_steps", steps(300), "--learning_rate", "1e-3", *cls])
+                          "--config_overrides", "classifier_pooling=mean", "--max_steps", steps(300),
+                          "--learning_rate", "3e-3", *cls])
 
     mt = ["--dataset_name", "number-translation", "--source_lang", "en", "--target_lang", "de",
           "--tokenizer_kind", "char", "--vocab_size", "0", "--config_name", "tiny", "--max_length", "96",
