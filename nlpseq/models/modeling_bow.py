@@ -70,6 +70,8 @@ class BowForSequenceClassification(BowPreTrainedModel):
     logits ``(batch, num_labels)`` and, given ``labels``, the loss chosen by ``config.problem_type``.
     """
 
+    accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
+
     def __init__(self, config: BowConfig):
         super().__init__(config)
         self.num_labels = config.num_labels

@@ -157,6 +157,8 @@ class DecoderForCausalLM(DecoderPreTrainedModel, GenerationMixin):
 class DecoderForSequenceClassification(DecoderPreTrainedModel):
     """Classifies a sequence from the hidden state of its last real token (the only one that saw everything)."""
 
+    accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
+
     def __init__(self, config: DecoderConfig):
         super().__init__(config)
         self.num_labels = config.num_labels

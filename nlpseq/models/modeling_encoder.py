@@ -166,6 +166,8 @@ class EncoderForMaskedLM(EncoderPreTrainedModel):
 class EncoderForSequenceClassification(EncoderPreTrainedModel):
     """Sequence label from the first token's vector (``"cls"``) or the mean over real tokens (``"mean"``)."""
 
+    accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
+
     def __init__(self, config: EncoderConfig):
         super().__init__(config)
         self.num_labels = config.num_labels
@@ -220,6 +222,8 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
 
 class EncoderForTokenClassification(EncoderPreTrainedModel):
     """A label per token (tagging): dropout -> linear on every position, ``(batch, seq, num_labels)``."""
+
+    accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
 
     def __init__(self, config: EncoderConfig):
         super().__init__(config)
