@@ -75,6 +75,10 @@ def run() -> dict:
         return float(torch.log2(torch.tensor(values[-1] / values[-2])))
 
     lstm, attn = results["LSTM"], results["Transformer"]
+    time_ratio = [a / b for a, b in zip(attn["seconds"], lstm["seconds"])]
+    mem_ratio = [a / b for a, b in zip(attn["mbytes"], lstm["mbytes"])]
+    cheaper = (" With one sequence at a time there is no batch for attention's parallelism to exploit, so the LSTM"
+               " is cheaper at every measured length." if min(time_ratio) > 1 and min(mem_ratio) > 1 else "")
     rows = "\n".join(f"| {t} | {lstm['seconds'][i] * 1e3:.1f} | {attn['seconds'][i] * 1e3:.1f}"
                      f" | {lstm['mbytes'][i]:.1f} | {attn['mbytes'][i]:.1f} |" for i, t in enumerate(LENGTHS))
     verdict = f"""
@@ -85,8 +89,10 @@ def run() -> dict:
 **Verdict: confirmed on this machine.** From T = {LENGTHS[-2]} to {LENGTHS[-1]} the LSTM's activation memory
 grows x{2 ** slope(lstm['mbytes']):.2f} (O(T)) and the Transformer's x{2 ** slope(attn['mbytes']):.2f}
 (O(T^2) once the T x T attention weights dominate); time grows x{2 ** slope(lstm['seconds']):.2f}
-and x{2 ** slope(attn['seconds']):.2f}. The Transformer becomes more expensive than the LSTM
-in memory from T = {cross_m} and in time from T = {cross_t} (None = not within the measured range).
+and x{2 ** slope(attn['seconds']):.2f}. The Transformer/LSTM time ratio goes from {time_ratio[0]:.1f}x at
+T = {LENGTHS[0]} to {time_ratio[-1]:.1f}x at T = {LENGTHS[-1]} (memory: {mem_ratio[0]:.1f}x to {mem_ratio[-1]:.1f}x);
+the first length where the Transformer costs more is T = {cross_t} in time and T = {cross_m} in memory
+(None = never within the measured range).{cheaper}
 Width {WIDTH}, {LAYERS} layers, batch {BATCH}, eager attention, float32.
 """
     save("cost_vs_length", "Cost vs sequence length: LSTM O(T) vs attention O(T^2)", figure, verdict,
