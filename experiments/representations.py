@@ -57,7 +57,7 @@ def run() -> dict:
     verdict = f"""
 - **Bag of words is order-blind — confirmed.** "{a}" and "{b}" give identical count vectors
   (`array_equal` = {order_blind}).
-- **One-hot vectors carry no similarity — confirmed.** For {len(WORDS)} words of an {len(tok)}-token vocabulary,
+- **One-hot vectors carry no similarity — confirmed.** For {len(WORDS)} words of a {len(tok)}-token vocabulary,
   the Gram matrix of their one-hot rows is the identity (off-diagonal max = {np.abs(gram_onehot -
   np.eye(len(WORDS))).max():.0f}): "file" is as far from "directory" as from "integer".
 - **Learned embeddings put similar words close — confirmed.** Skip-gram with negative sampling (64 dims,
