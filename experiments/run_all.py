@@ -23,7 +23,7 @@ def collect() -> None:
              "Each section is written by `python -m experiments.<name>` (figure + verdict with the numbers).", ""]
     if missing:
         lines += ["Not run yet: " + ", ".join(f"`{m}`" for m in missing) + ".", ""]
-    PAGE.write_text("\n".join(lines) + "\n\n".join(sections))
+    PAGE.write_text("\n".join(lines) + "\n" + "\n\n".join(sections))
 
 
 def main() -> None:
