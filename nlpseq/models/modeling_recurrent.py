@@ -16,7 +16,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import (
     BaseModelOutputWithPast,
@@ -26,7 +25,7 @@ from transformers.modeling_outputs import (
 )
 
 from .configuration_recurrent import RecurrentConfig
-from .recurrent import Recurrent, RecurrentCell, State
+from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
 class RecurrentPreTrainedModel(PreTrainedModel):
@@ -36,17 +35,7 @@ class RecurrentPreTrainedModel(PreTrainedModel):
     _no_split_modules = ["Recurrent"]
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Normal(0, initializer_range) embeddings and linear weights, zero biases; recurrent cells get their
-        explicit Xavier (input) / orthogonal (recurrent) init with the LSTM forget bias at 1."""
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=std)
-        elif isinstance(module, RecurrentCell):
-            module.reset_parameters()
+        init_recurrent_model_weights(module, self.config.initializer_range)
 
 
 class RecurrentModel(RecurrentPreTrainedModel):

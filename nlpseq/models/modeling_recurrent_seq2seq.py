@@ -31,13 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.utils import ModelOutput
 
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
-from .recurrent import Recurrent, RecurrentCell, State
+from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int | None, decoder_start_token_id: int | None
@@ -254,17 +253,7 @@ class RecurrentSeq2SeqPreTrainedModel(PreTrainedModel):
     main_input_name = "input_ids"
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Normal(0, initializer_range) embeddings and linear weights, zero biases; recurrent cells use their
-        own explicit init (``RecurrentCell.reset_parameters``)."""
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=std)
-        elif isinstance(module, RecurrentCell):
-            module.reset_parameters()
+        init_recurrent_model_weights(module, self.config.initializer_range)
 
 
 class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, GenerationMixin):

@@ -159,6 +159,19 @@ CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru"
 TORCH_KERNELS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
+def init_recurrent_model_weights(module: nn.Module, std: float) -> None:
+    """The one init rule of every recurrent model (``_init_weights``): Normal(0, ``std``) embeddings and linear
+    weights, zero biases; recurrent cells use their own explicit init (``RecurrentCell.reset_parameters``)."""
+    if isinstance(module, nn.Linear):
+        init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        init.normal_(module.weight, mean=0.0, std=std)
+    elif isinstance(module, RecurrentCell):
+        module.reset_parameters()
+
+
 def check_cell(cell: str) -> None:
     if cell not in CELLS:
         raise ValueError(f"Unknown recurrent cell {cell!r}; choose one of {sorted(CELLS)}.")
