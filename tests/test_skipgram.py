@@ -56,10 +56,24 @@ def test_neighbours_beat_random_words(trained):
     assert abs(gap(untrained.get_input_embeddings().weight.detach())) < 0.05
 
 
+RELATED = {
+    "list": {"tuple", "tuples", "lists", "sequence", "sequences", "dict", "items", "elements", "iterable"},
+    "file": {"filename", "open", "opened", "mode", "reading", "binary", "descriptor", "compressed", "path", "gzip"},
+    "socket": {"sock", "sockets", "connection", "fd", "protocol", "inet", "ipv4", "af", "transport"},
+    "lock": {"unlocked", "release", "acquire", "acquired", "semaphore", "waiting"},
+    "error": {"exception", "raises", "raised", "occurred", "occurs", "keyerror", "runtimeerror", "unexpected"},
+    "read": {"write", "reading", "written", "bytes", "io", "buffer", "bytesio"},
+}
+
+
 def test_trained_neighbours_make_sense(trained):
+    """Most probe words have a word a Python programmer would call related among their 10 neighbours.
+    Floating-point summation order differs between CPUs and thread counts, so single neighbours can move;
+    requiring 5 of 6 probes keeps the check meaningful (an untrained model scores about 0) but not brittle."""
     _, _, emb = trained
-    neighbours = {token for token, _ in emb.most_similar("list", top_k=10)}
-    assert neighbours & {"tuple", "tuples", "lists", "dict", "sequence", "elements", "iterable", "items"}
+    hits = {word: {token for token, _ in emb.most_similar(word, top_k=10)} & related
+            for word, related in RELATED.items()}
+    assert sum(bool(found) for found in hits.values()) >= 5, hits
 
 
 def test_loss_save_load_and_auto(tmp_path):
