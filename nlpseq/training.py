@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from transformers import (
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    TrainerCallback,
     TrainingArguments,
 )
 
@@ -245,6 +247,28 @@ def build_model(model_args: ModelArguments, config: PretrainedConfig, task: str)
     if model_args.model_name_or_path:
         return model_class.from_pretrained(model_args.model_name_or_path, config=config)
     return model_class(config)
+
+
+class TimeLimitCallback(TrainerCallback):
+    """Stop training (and save a checkpoint) once ``minutes`` of wall-clock have passed.
+
+    For "the best you can reach in N minutes" comparisons: pass ``max_steps`` large enough to never be
+    the limit (the learning-rate schedule still follows ``max_steps``), and add
+    ``TimeLimitCallback(N)`` to the ``Trainer``'s callbacks.
+    """
+
+    def __init__(self, minutes: float):
+        self.seconds = minutes * 60
+        self.start: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.start is not None and time.perf_counter() - self.start >= self.seconds:
+            control.should_training_stop = True
+            control.should_save = True
+        return control
 
 
 def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments,
