@@ -15,14 +15,12 @@ processes sharing the CPU. ``python -m benchmarks.recurrent [--quick]``.
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from benchmarks.common import row, save
+from benchmarks.common import interleaved, row, save
 from nlpseq import RecurrentConfig, RecurrentForCausalLM
 
 
@@ -57,22 +55,6 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, forward) -> N
     optimizer.step()
 
 
-def interleaved_best(contenders: dict[str, Callable[[], None]], rounds: int) -> dict[str, tuple[float, float]]:
-    """Best (wall, process-CPU) seconds of one step of each contender over ``rounds`` rounds that run every
-    contender once in turn. CPU time is the fallback evidence when other processes share the machine."""
-    for fn in contenders.values():
-        fn()  # warm-up
-    wall = dict.fromkeys(contenders, float("inf"))
-    cpu = dict.fromkeys(contenders, float("inf"))
-    for _ in range(rounds):
-        for name, fn in contenders.items():
-            t0, c0 = time.perf_counter(), time.process_time()
-            fn()
-            wall[name] = min(wall[name], time.perf_counter() - t0)
-            cpu[name] = min(cpu[name], time.process_time() - c0)
-    return {name: (wall[name], cpu[name]) for name in contenders}
-
-
 def compare(cell: str, batch: int, length: int, hidden: int, layers: int, vocab: int, rounds: int,
             with_eager: bool) -> list[dict]:
     torch.manual_seed(0)
@@ -102,15 +84,15 @@ def compare(cell: str, batch: int, length: int, hidden: int, layers: int, vocab:
                   "fused_padded": run_ours("fused", True), "bare_padded": run_bare(True)}
     if with_eager:
         contenders["eager"] = run_ours("eager", False)
-    best = interleaved_best(contenders, rounds)
+    best = interleaved(contenders, rounds)
     tokens = batch * length
     real_tokens = int(mask.sum())
     shape = {"cell": cell, "batch": batch, "seq": length, "hidden": hidden, "layers": layers, "vocab": vocab}
 
     def compared(name: str, metric: str, count: int, ours_key: str, ref_key: str, target: float | None) -> dict:
-        (wall_ours, cpu_ours), (wall_ref, cpu_ref) = best[ours_key], best[ref_key]
-        return row(name, metric, count / wall_ours, count / wall_ref, target=target,
-                   cpu_time_ratio=cpu_ref / cpu_ours, **shape)
+        ours, ref = best[ours_key], best[ref_key]
+        return row(name, metric, count / ours["best"], count / ref["best"], target=target,
+                   median_ratio=ref["median"] / ours["median"], cpu_time_ratio=ref["cpu"] / ours["cpu"], **shape)
 
     rows = [
         compared(f"{cell} train step: fused vs bare torch.nn.{cell.upper()}", "tokens/s", tokens, "fused", "bare",

@@ -4,7 +4,7 @@ Rows: KV-cached vs uncached generation (256 new tokens, target >= 5x); train-ste
 ``DecoderForCausalLM`` vs ``GPT2LMHeadModel`` and ``EncoderForMaskedLM`` vs ``BertForMaskedLM`` (SDPA, target
 >= 1.0x); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x). The reference models are built from our
 own weights with ``nlpseq.convert.to_hf``, so both sides compute the same function. Single timed calls alternate
-between the two sides and each side keeps its best, which is what a shared CPU allows.
+between the two sides (``common.interleaved``); each side keeps its best, and the ratio of medians is reported too.
 """
 
 from __future__ import annotations
@@ -17,17 +17,13 @@ from nlpseq.models.configuration_encoder import EncoderConfig
 from nlpseq.models.modeling_decoder import DecoderForCausalLM
 from nlpseq.models.modeling_encoder import EncoderForMaskedLM
 
-from .common import best_time, row, save
+from .common import interleaved, row, save
 
 
-def _side_by_side(ours, reference, rounds: int, repeat: int) -> tuple[float, float]:
-    """Best seconds of each callable; single calls alternate so load swings on a shared CPU hit both sides."""
-    ours(), reference()                                                            # warm-up
-    times_ours, times_ref = [], []
-    for _ in range(rounds * repeat):
-        times_ours.append(best_time(ours, repeat=1, warmup=0))
-        times_ref.append(best_time(reference, repeat=1, warmup=0))
-    return min(times_ours), min(times_ref)
+def _side_by_side(ours, reference, rounds: int) -> tuple[float, float, float]:
+    """Best seconds of each side over interleaved rounds, and the ratio of their medians (reference / ours)."""
+    times = interleaved({"ours": ours, "reference": reference}, rounds=rounds)
+    return times["ours"]["best"], times["reference"]["best"], times["reference"]["median"] / times["ours"]["median"]
 
 
 def _train_step(model, batch: dict[str, torch.Tensor]):
@@ -50,7 +46,7 @@ def _sizes(quick: bool) -> dict:
 
 def run(quick: bool = False) -> list[dict]:
     torch.manual_seed(0)
-    rounds, repeat = (2, 3) if quick else (3, 5)
+    rounds = 4 if quick else 20
     batch_size, length = (4, 64) if quick else (8, 128)
     rows = []
 
@@ -65,15 +61,15 @@ def run(quick: bool = False) -> list[dict]:
     for prompts in (8, 1):
         prompt = torch.randint(1, 2000, (prompts, 16))
         with torch.no_grad():
-            cached, uncached = _side_by_side(lambda p=prompt: decoder.generate(p, use_cache=True, **generate),
-                                             lambda p=prompt: decoder.generate(p, use_cache=False, **generate),
-                                             rounds=1, repeat=1 if quick else 2)
+            cached, uncached, _ = _side_by_side(lambda p=prompt: decoder.generate(p, use_cache=True, **generate),
+                                                lambda p=prompt: decoder.generate(p, use_cache=False, **generate),
+                                                rounds=1 if quick else 2)
             extra = {}
             if prompts == 1:
-                ref_cached, ref_uncached = _side_by_side(
+                ref_cached, ref_uncached, _ = _side_by_side(
                     lambda p=prompt: gpt2.generate(p, use_cache=True, pad_token_id=0, **generate),
                     lambda p=prompt: gpt2.generate(p, use_cache=False, pad_token_id=0, **generate),
-                    rounds=1, repeat=1 if quick else 2)
+                    rounds=1 if quick else 2)
                 extra["gpt2_cache_speedup"] = ref_uncached / ref_cached
         rows.append(row(f"decoder generate 256 tokens x {prompts} prompts: KV cache vs no cache", "tokens/s",
                         prompts * new_tokens / cached, prompts * new_tokens / uncached,
@@ -82,20 +78,21 @@ def run(quick: bool = False) -> list[dict]:
     # 2. generation speed vs GPT-2 (both cached)
     generate_short = dict(max_new_tokens=128, min_new_tokens=128, do_sample=False)
     with torch.no_grad():
-        ours, ref = _side_by_side(lambda: decoder.generate(prompt, **generate_short),
-                                  lambda: gpt2.generate(prompt, **generate_short), rounds=rounds, repeat=2)
+        ours, ref, median_ratio = _side_by_side(lambda: decoder.generate(prompt, **generate_short),
+                                                lambda: gpt2.generate(prompt, **generate_short), rounds=rounds)
     rows.append(row("DecoderForCausalLM vs GPT2LMHeadModel: generate 128 tokens (cached, greedy)", "tokens/s",
-                    128 / ours, 128 / ref, target=1.0))
+                    128 / ours, 128 / ref, target=1.0, median_ratio=median_ratio))
 
     # 3. train steps at identical shapes, SDPA on both sides
     ids = torch.randint(1, 2000, (batch_size, length))
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}
     decoder.train()
     gpt2.train()
-    ours, ref = _side_by_side(_train_step(decoder, batch), _train_step(gpt2, batch), rounds=rounds, repeat=repeat)
+    ours, ref, median_ratio = _side_by_side(_train_step(decoder, batch), _train_step(gpt2, batch), rounds=rounds)
     tokens = batch_size * length
     rows.append(row(f"DecoderForCausalLM vs GPT2LMHeadModel: train step B{batch_size} T{length}", "tokens/s",
-                    tokens / ours, tokens / ref, target=1.0, attn_implementation=decoder.config._attn_implementation))
+                    tokens / ours, tokens / ref, target=1.0, median_ratio=median_ratio,
+                    attn_implementation=decoder.config._attn_implementation))
 
     encoder = EncoderForMaskedLM(EncoderConfig(**_sizes(quick), position_embedding_type="learned",
                                                type_vocab_size=2, pad_token_id=0))
@@ -104,10 +101,11 @@ def run(quick: bool = False) -> list[dict]:
     mlm_batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
     encoder.train()
     bert.train()
-    ours, ref = _side_by_side(_train_step(encoder, mlm_batch), _train_step(bert, mlm_batch), rounds=rounds,
-                              repeat=repeat)
+    ours, ref, median_ratio = _side_by_side(_train_step(encoder, mlm_batch), _train_step(bert, mlm_batch),
+                                            rounds=rounds)
     rows.append(row(f"EncoderForMaskedLM vs BertForMaskedLM: train step B{batch_size} T{length}", "tokens/s",
-                    tokens / ours, tokens / ref, target=1.0, attn_implementation=encoder.config._attn_implementation))
+                    tokens / ours, tokens / ref, target=1.0, median_ratio=median_ratio,
+                    attn_implementation=encoder.config._attn_implementation))
     return rows
 
 

@@ -21,12 +21,12 @@ import time
 
 import torch
 
-from benchmarks.common import best_time, row, save
+from benchmarks.common import interleaved, row, save
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def train_step_speed(batch_size: int, length: int, hidden_size: int, layers: int, repeat: int) -> dict:
+def train_step_speed(batch_size: int, length: int, hidden_size: int, layers: int, rounds: int) -> dict:
     """Tokens/s of one optimizer step for MarianMTModel and its nlpseq conversion at identical shapes."""
     from transformers import MarianConfig, MarianMTModel
 
@@ -55,13 +55,11 @@ def train_step_speed(batch_size: int, length: int, hidden_size: int, layers: int
         return step
 
     tokens = 2 * batch_size * length
-    steps = {"ours": stepper(ours), "marian": stepper(marian)}
-    best = {name: best_time(step, repeat=1, warmup=1) for name, step in steps.items()}
-    for _ in range(repeat - 1):                 # alternate the two, so load changes on a shared machine hit both
-        best = {name: min(best[name], best_time(step, repeat=1, warmup=0)) for name, step in steps.items()}
-    ours_time, marian_time = best["ours"], best["marian"]
+    times = interleaved({"ours": stepper(ours), "marian": stepper(marian)}, rounds=rounds)
+    ours_time, marian_time = times["ours"]["best"], times["marian"]["best"]
     return row(f"train step B{batch_size} T{length} d{hidden_size} L{layers}+{layers}", "tokens/s",
-               tokens / ours_time, tokens / marian_time, target=1.0, reference_impl="transformers MarianMTModel")
+               tokens / ours_time, tokens / marian_time, target=1.0, reference_impl="transformers MarianMTModel",
+               median_ratio=times["marian"]["median"] / times["ours"]["median"])
 
 
 def _number_data(num_examples: int, max_value: int):
@@ -149,9 +147,9 @@ def equal_wall_clock(seconds: float, num_examples: int = 6000, max_value: int = 
 
 
 def run(quick: bool) -> list[dict]:
-    rows = [train_step_speed(batch_size=16, length=32, hidden_size=128, layers=2, repeat=3 if quick else 10)]
+    rows = [train_step_speed(batch_size=16, length=32, hidden_size=128, layers=2, rounds=3 if quick else 10)]
     if not quick:
-        rows.append(train_step_speed(batch_size=32, length=64, hidden_size=256, layers=3, repeat=5))
+        rows.append(train_step_speed(batch_size=32, length=64, hidden_size=256, layers=3, rounds=8))
     rows.append(equal_wall_clock(seconds=60 if quick else 180))
     return rows
 

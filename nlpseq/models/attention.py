@@ -28,6 +28,9 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from .positions import apply_rotary_pos_emb
 
+#: fuse the Q/K/V products into one matrix multiply from this many input rows (batch x seq) on
+FUSE_MIN_ROWS = 64
+
 
 def eager_attention_forward(
     module: nn.Module,
@@ -143,12 +146,28 @@ class MultiHeadAttention(nn.Module):
         """``(batch, seq, hidden)`` -> ``(batch, heads, seq, head_dim)``."""
         return x.view(*x.shape[:-1], self.num_heads, self.head_dim).transpose(1, 2)
 
+    def _project(self, x: torch.Tensor, projections: tuple[nn.Linear, ...]) -> tuple[torch.Tensor, ...]:
+        """``x W + b`` for each projection, as heads ``(batch, heads, seq, head_dim)``.
+
+        ``[Q K V] = X [W_Q W_K W_V] + [b_Q b_K b_V]`` gives the same numbers as three separate products, but one
+        large matrix multiply is faster than three small ones (GPT-2 stores the weights fused for this reason;
+        we keep them separate so the parameters read like the equations and load from any checkpoint). Wrapped
+        projections (e.g. PEFT's LoRA layers) are called one by one so their own forward still runs, and so
+        are small inputs (a generation step), where copying the weights together costs more than it saves.
+        """
+        rows = x.numel() // x.shape[-1]
+        if (len(projections) == 1 or rows < FUSE_MIN_ROWS
+                or any(type(p) is not nn.Linear or p.bias is None for p in projections)):
+            return tuple(self._split_heads(p(x)) for p in projections)
+        weight = torch.cat([p.weight for p in projections])
+        bias = torch.cat([p.bias for p in projections])
+        return tuple(self._split_heads(y) for y in nn.functional.linear(x, weight, bias).chunk(len(projections), -1))
+
     def _cross_key_values(self, key_value_states: torch.Tensor, past_key_values: Cache | None):
         cache = past_key_values.cross_attention_cache if isinstance(past_key_values, EncoderDecoderCache) else None
         if cache is not None and past_key_values.is_updated.get(self.layer_idx):
             return cache.layers[self.layer_idx].keys, cache.layers[self.layer_idx].values
-        key = self._split_heads(self.k_proj(key_value_states))
-        value = self._split_heads(self.v_proj(key_value_states))
+        key, value = self._project(key_value_states, (self.k_proj, self.v_proj))
         if cache is not None:
             key, value = cache.update(key, value, self.layer_idx)
             past_key_values.is_updated[self.layer_idx] = True
@@ -164,12 +183,11 @@ class MultiHeadAttention(nn.Module):
         **kwargs,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """hidden_states ``(batch, seq, hidden)`` -> ``(output (batch, seq, hidden), weights or None)``."""
-        query = self._split_heads(self.q_proj(hidden_states))                # (batch, heads, seq, head_dim)
         if self.is_cross_attention:
+            (query,) = self._project(hidden_states, (self.q_proj,))          # (batch, heads, seq, head_dim)
             key, value = self._cross_key_values(key_value_states, past_key_values)
         else:
-            key = self._split_heads(self.k_proj(hidden_states))
-            value = self._split_heads(self.v_proj(hidden_states))
+            query, key, value = self._project(hidden_states, (self.q_proj, self.k_proj, self.v_proj))
             if position_embeddings is not None:                              # rotary: rotate q and k
                 query, key = apply_rotary_pos_emb(query, key, *position_embeddings)
             if past_key_values is not None:

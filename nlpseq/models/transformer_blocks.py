@@ -23,6 +23,8 @@ from .attention import MultiHeadAttention
 from .positions import POSITION_EMBEDDING_TYPES, RotaryEmbedding, SinusoidalPositionalEmbedding
 
 NORM_POSITIONS = ("post", "pre")
+#: activations computed by a faster fused kernel for the same function (GPT-2's tanh GELU: max difference 2e-7)
+FUSED_ACTIVATIONS = {"gelu_new": "gelu_pytorch_tanh"}
 
 
 class TransformerConfig(PretrainedConfig):
@@ -144,7 +146,7 @@ class FeedForward(nn.Module):
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.fc_in = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.act = ACT2FN[config.hidden_act]
+        self.act = ACT2FN[FUSED_ACTIVATIONS.get(config.hidden_act, config.hidden_act)]
         self.fc_out = nn.Linear(config.intermediate_size, config.hidden_size)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
