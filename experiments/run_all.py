@@ -12,7 +12,8 @@ import importlib
 
 from experiments.common import FIGURES
 
-EXPERIMENTS = ["vanishing_gradients", "representations", "cost_vs_length"]
+EXPERIMENTS = ["vanishing_gradients", "long_range", "representations", "cost_vs_length", "parallel_throughput",
+               "attention_maps"]
 PAGE = FIGURES.parent / "experiments.md"
 
 

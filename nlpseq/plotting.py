@@ -95,7 +95,7 @@ def plot_alignment(weights: torch.Tensor, source_tokens: list[str], target_token
 
 
 def plot_attention_heads(attentions: tuple[torch.Tensor, ...] | torch.Tensor, tokens: list[str], layer: int = 0,
-                         example: int = 0, title: str | None = None):
+                         example: int = 0, title: str | None = None, axes=None):
     """Self-attention heat maps of every head in one layer ("The cat sat on the mat"), one panel per head.
 
     Args:
@@ -104,7 +104,8 @@ def plot_attention_heads(attentions: tuple[torch.Tensor, ...] | torch.Tensor, to
         tokens: the ``seq`` token strings (e.g. ``tokenizer.convert_ids_to_tokens(ids)``).
         layer: which layer of the tuple to draw.
         example: which batch row to draw.
-        title: the figure title.
+        title: the figure title (with ``axes``: a prefix of each panel's title).
+        axes: one matplotlib ``Axes`` per head to draw into (e.g. a row of a larger grid); a new figure if None.
 
     Returns:
         The matplotlib ``Figure``.
@@ -114,19 +115,25 @@ def plot_attention_heads(attentions: tuple[torch.Tensor, ...] | torch.Tensor, to
     weights = attentions[layer] if isinstance(attentions, (tuple, list)) else attentions
     weights = torch.as_tensor(weights).detach().float().cpu()[example]         # (heads, seq, seq)
     heads = weights.shape[0]
-    columns = min(heads, 4)
-    rows = -(-heads // columns)
-    size = max(3.0, 0.3 * len(tokens))
-    figure, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
-    for head, ax in enumerate(axes.flat):
-        if head < heads:
-            plot_alignment(weights[head], tokens, tokens, ax=ax, title=f"head {head}")
-            ax.set_xlabel("attends to")
-            ax.set_ylabel("query")
-        else:
+    if axes is None:
+        columns = min(heads, 4)
+        rows = -(-heads // columns)
+        size = max(3.0, 0.3 * len(tokens))
+        figure, grid = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+        for ax in grid.flat[heads:]:
             ax.axis("off")
-    figure.suptitle(title or f"Self-attention, layer {layer}")
-    return figure
+        figure.suptitle(title or f"Self-attention, layer {layer}")
+        axes, prefix = list(grid.flat[:heads]), ""
+    else:
+        axes = list(axes)
+        if len(axes) != heads:
+            raise ValueError(f"axes has {len(axes)} panels but layer {layer} has {heads} heads; pass one per head.")
+        prefix = f"{title}, " if title else f"layer {layer}, "
+    for head, ax in enumerate(axes):
+        plot_alignment(weights[head], tokens, tokens, ax=ax, title=f"{prefix}head {head}")
+        ax.set_xlabel("attends to")
+        ax.set_ylabel("query")
+    return axes[0].figure
 
 
 def plot_position_encoding(length: int = 64, hidden_size: int = 128, ax=None, title: str | None = None):
