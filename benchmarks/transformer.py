@@ -94,8 +94,8 @@ def run(quick: bool = False) -> list[dict]:
                     tokens / ours, tokens / ref, target=1.0, median_ratio=median_ratio,
                     attn_implementation=decoder.config._attn_implementation))
 
-    encoder = EncoderForMaskedLM(EncoderConfig(**_sizes(quick), position_embedding_type="learned",
-                                               type_vocab_size=2, pad_token_id=0))
+    encoder = EncoderForMaskedLM(EncoderConfig(**_sizes(quick), position_embedding_type="learned",  # BERT's layout
+                                               scale_embedding=False, type_vocab_size=2, pad_token_id=0))
     bert = to_hf(encoder)
     labels = torch.where(torch.rand(ids.shape) < 0.15, ids, torch.full_like(ids, -100))
     mlm_batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}

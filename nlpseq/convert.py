@@ -195,7 +195,7 @@ def _bert_to_config(config: BertConfig) -> EncoderConfig:
         hidden_dropout_prob=config.hidden_dropout_prob,
         attention_probs_dropout_prob=config.attention_probs_dropout_prob, layer_norm_eps=config.layer_norm_eps,
         initializer_range=config.initializer_range, type_vocab_size=config.type_vocab_size,
-        position_embedding_type="learned", norm_position="post", embedding_layer_norm=True,
+        position_embedding_type="learned", norm_position="post", embedding_layer_norm=True, scale_embedding=False,
         tie_word_embeddings=config.tie_word_embeddings, pad_token_id=config.pad_token_id,
         attn_implementation=config._attn_implementation,
     )

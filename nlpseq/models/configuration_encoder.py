@@ -9,7 +9,9 @@ CLASSIFIER_POOLING = ("cls", "mean")
 
 class EncoderConfig(TransformerConfig):
     """A stack of bidirectional self-attention blocks. Defaults follow the 2017 paper and BERT: post-norm,
-    a LayerNorm after the embeddings, tied MLM head.
+    a LayerNorm after the embeddings, tied MLM head, sinusoidal positions with token embeddings multiplied by
+    sqrt(hidden_size) (the paper's ``scale_embedding``: token vectors initialised at std 0.02 would otherwise be
+    ~35x smaller than the unit-amplitude sinusoids, and training stalls for thousands of steps).
 
     Extra field: ``classifier_pooling`` ("cls" = the first token's vector, "mean" = the mean over real tokens)
     for ``EncoderForSequenceClassification``. Every other field is documented on ``TransformerConfig``.
@@ -24,6 +26,7 @@ class EncoderConfig(TransformerConfig):
 
     norm_position: str = "post"
     embedding_layer_norm: bool = True
+    scale_embedding: bool = True
     layer_norm_eps: float = 1e-12
     classifier_pooling: str = "cls"
 
