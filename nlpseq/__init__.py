@@ -7,6 +7,7 @@ from .corpora import BUILTIN_CORPORA, make_corpus
 from .data import (
     group_texts,
     load_corpus,
+    load_parallel_text,
     prepare_classification,
     prepare_translation,
     tokenize_dataset,
@@ -26,6 +27,7 @@ __all__ = [
     "PRESETS",
     "group_texts",
     "load_corpus",
+    "load_parallel_text",
     "make_corpus",
     "prepare_classification",
     "prepare_translation",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, load_dataset
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
@@ -26,6 +26,8 @@ FILE_FORMATS: dict[str, tuple[str, dict]] = {
     ".jsonl": ("json", {}),
     ".parquet": ("parquet", {}),
 }
+#: how a .txt file becomes rows (see load_corpus)
+TEXT_SAMPLING = ("line", "document")
 #: file stems recognised as splits when a directory is given
 SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
                "dev": "validation", "test": "test"}
@@ -58,13 +60,81 @@ def _split_mapping(path: Path) -> dict[str, Path]:
     return found
 
 
-def _load_files(files: Mapping[str, str | Path]) -> DatasetDict:
+def _load_files(files: Mapping[str, str | Path], sample_by: str = "line") -> DatasetDict:
     paths = {split: Path(p) for split, p in files.items()}
     builder, kwargs = _builder_for(list(paths.values()))
+    if sample_by == "document":
+        if builder != "text":
+            raise ValueError(f"sample_by='document' reads .txt files as whole texts; {builder} files have rows "
+                             "already: drop sample_by")
+        kwargs = {"sample_by": "document", "keep_linebreaks": True}
     data = load_dataset(builder, data_files={k: str(v) for k, v in paths.items()}, **kwargs)
-    if builder == "text":  # a trailing newline becomes an empty row: drop blank lines
+    if builder == "text" and sample_by == "line":  # a trailing newline becomes an empty row: drop blank lines
         data = data.filter(lambda b: [bool(t.strip()) for t in b["text"]], batched=True)
     return data
+
+
+def _split_tail(train: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
+    """Cut every text at ``1 - fraction`` of its characters: heads train, tails validate (nanoGPT's split)."""
+    texts = train["text"]
+    cuts = [int(len(t) * (1 - fraction)) for t in texts]
+    return (Dataset.from_dict({"text": [t[:c] for t, c in zip(texts, cuts)]}),
+            Dataset.from_dict({"text": [t[c:] for t, c in zip(texts, cuts)]}))
+
+
+def _has_parallel_train(path: Path) -> bool:
+    """The directory's ``train.*`` files all end in something other than a data format (``train.en``...)."""
+    train = [p for p in path.iterdir() if p.is_file() and p.stem.lower() == "train" and p.suffix]
+    return bool(train) and all(p.suffix.lower() not in FILE_FORMATS for p in train)
+
+
+def _parallel_mapping(path: Path) -> dict[str, tuple[Path, Path]]:
+    """``train.en`` + ``train.de`` (and ``val.*``/``test.*``...) inside a directory: one file per language."""
+    by_split: dict[str, list[Path]] = {}
+    for p in sorted(path.iterdir()):
+        split = SPLIT_NAMES.get(p.stem.lower())
+        if split and p.is_file() and p.suffix and p.suffix.lower() not in FILE_FORMATS:
+            by_split.setdefault(split, []).append(p)
+    langs = sorted(p.suffix for p in by_split["train"])
+    if len(langs) != 2:
+        raise ValueError(f"Directory {path} holds {len(langs)} parallel train files ({langs}), not two; pass the "
+                         "pair explicitly: load_corpus({'train': ('train.en', 'train.de'), ...})")
+    return {split: tuple(sorted(files)) for split, files in by_split.items()
+            if sorted(p.suffix for p in files) == langs}
+
+
+def load_parallel_text(files: Mapping[str, tuple[str | Path, str | Path]], source_lang: str | None = None,
+                       target_lang: str | None = None) -> DatasetDict:
+    """Aligned plain-text files (line ``i`` of one translates line ``i`` of the other) as a translation corpus.
+
+    The layout of Multi30k, WMT and most MT corpora: ``{"train": ("train.en", "train.de"), "validation":
+    ("val.en", "val.de")}``. Rows become ``{"translation": {"en": ..., "de": ...}}``, the HF layout that
+    :func:`prepare_translation` reads. The language codes are the file extensions unless given. Lines are
+    kept as they are (no stripping or filtering), so row ``i`` stays aligned with line ``i`` of the references.
+    """
+    data = {}
+    for split, pair in files.items():
+        if isinstance(pair, (str, Path)) or len(pair) != 2:
+            raise ValueError(f"Split {split!r} of a parallel corpus needs a (source_file, target_file) pair, "
+                             f"got {pair!r}")
+        paths = [Path(p) for p in pair]
+        for p in paths:
+            if not p.is_file():
+                raise FileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at "
+                                        f"{Path.cwd()})")
+        langs = [source_lang or paths[0].suffix.lstrip("."), target_lang or paths[1].suffix.lstrip(".")]
+        if not all(langs) or langs[0] == langs[1]:
+            raise ValueError(f"Cannot tell the two languages of {[str(p) for p in paths]} apart from their "
+                             f"extensions ({langs}); pass source_lang= and target_lang=")
+        lines = [p.read_text(encoding="utf-8").splitlines() for p in paths]
+        if len(lines[0]) != len(lines[1]):
+            raise ValueError(f"Parallel files differ in length: {paths[0]} has {len(lines[0])} lines, {paths[1]} "
+                             f"has {len(lines[1])}; line i of one must translate line i of the other (fix or "
+                             "re-align the files)")
+        rows = [{langs[0]: a, langs[1]: b} for a, b in zip(*lines)]
+        features = Features({"translation": {lang: Value("string") for lang in langs}})
+        data[split] = Dataset.from_dict({"translation": rows}, features=features)
+    return DatasetDict(data)
 
 
 def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
@@ -76,28 +146,50 @@ def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
     return data if isinstance(data, DatasetDict) else DatasetDict({"train": data})
 
 
-def load_corpus(name_or_path: str | Path | Mapping[str, str | Path], *, config: str | None = None,
-                validation_fraction: float = 0.1, seed: int = 0, **kwargs) -> DatasetDict:
+def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | tuple[str | Path, str | Path]], *,
+                config: str | None = None, validation_fraction: float = 0.1, seed: int = 0, sample_by: str = "line",
+                **kwargs) -> DatasetDict:
     """Load a corpus as a :class:`datasets.DatasetDict` with at least ``train`` and ``validation`` splits.
 
     Args:
         name_or_path: a built-in corpus name (``"stdlib-docs"``, ``"number-translation"``, ``"long-range"``),
             a local file (txt, csv, tsv, json, jsonl, parquet), a directory holding ``train.*`` and optionally
-            ``valid.*``/``dev.*``/``validation.*`` and ``test.*``, a mapping ``{"train": path, ...}``, or a
-            Hub dataset name (needs network; ``HF_HUB_OFFLINE=1`` fails fast with a message).
+            ``valid.*``/``dev.*``/``validation.*`` and ``test.*``, a mapping ``{"train": path, ...}``, a parallel
+            corpus (a directory of ``train.en``/``train.de``... or ``{"train": ("train.en", "train.de"), ...}``,
+            see :func:`load_parallel_text`), or a Hub dataset name (needs network; ``HF_HUB_OFFLINE=1`` fails
+            fast with a message).
         config: the Hub dataset's configuration name.
         validation_fraction: when the source has no validation split, this seeded fraction of train becomes it.
         seed: seed for built-in corpora and for the validation split.
+        sample_by: how ``.txt`` files become rows: ``"line"`` (one row per non-blank line) or ``"document"``
+            (one row per file, line breaks kept: the character/token stream that nanoGPT and HF's ``run_clm
+            --keep_linebreaks`` train on). A document corpus without a validation split holds out the last
+            ``validation_fraction`` of each training text (a contiguous tail, as nanoGPT does), not random rows.
         **kwargs: options of the built-in corpus (e.g. ``k=32`` for ``long-range``) or of ``load_dataset``.
     """
+    if sample_by not in TEXT_SAMPLING:
+        raise ValueError(f"sample_by={sample_by!r}; choose one of {TEXT_SAMPLING}")
     if isinstance(name_or_path, Mapping):
-        data = _load_files(name_or_path)
+        single_files = all(isinstance(v, (str, Path)) for v in name_or_path.values())
+    else:
+        path = Path(name_or_path)
+        single_files = path.is_file() or (path.is_dir() and not _has_parallel_train(path))
+    if sample_by != "line" and not single_files:
+        raise ValueError(f"sample_by={sample_by!r} applies to local .txt files, not to {name_or_path!r}; drop it")
+    if isinstance(name_or_path, Mapping):
+        parallel = [not isinstance(v, (str, Path)) for v in name_or_path.values()]
+        if any(parallel) and not all(parallel):
+            raise ValueError("Mix of single files and (source, target) pairs in one mapping; give every split "
+                             "the same kind")
+        data = load_parallel_text(name_or_path) if any(parallel) else _load_files(name_or_path, sample_by)
     elif str(name_or_path) in BUILTIN_CORPORA:
         data = make_corpus(str(name_or_path), seed=seed, **kwargs)
+    elif Path(name_or_path).is_dir() and _has_parallel_train(Path(name_or_path)):
+        data = load_parallel_text(_parallel_mapping(Path(name_or_path)))
     elif Path(name_or_path).is_dir():
-        data = _load_files(_split_mapping(Path(name_or_path)))
+        data = _load_files(_split_mapping(Path(name_or_path)), sample_by)
     elif Path(name_or_path).is_file():
-        data = _load_files({"train": name_or_path})
+        data = _load_files({"train": name_or_path}, sample_by)
     elif Path(name_or_path).suffix.lower() in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
         raise FileNotFoundError(f"Data file not found: {name_or_path}; check the path "
                                 f"(relative paths start at {Path.cwd()})")
@@ -110,8 +202,11 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path], *, config: 
     if "validation" not in data:
         if not 0 < validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-        parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
-        data["train"], data["validation"] = parts["train"], parts["test"]
+        if sample_by == "document":
+            data["train"], data["validation"] = _split_tail(data["train"], validation_fraction)
+        else:
+            parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
+            data["train"], data["validation"] = parts["train"], parts["test"]
     return data
 
 

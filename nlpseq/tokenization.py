@@ -1,6 +1,6 @@
 """Train a tokenizer on any texts and get a transformers fast tokenizer back.
 
-The algorithms are the ``tokenizers`` library's (BPE, WordPiece, Unigram, word-level for characters) and
+The algorithms are the ``tokenizers`` library's (BPE, WordPiece, Unigram, word-level for characters and words) and
 Google's ``sentencepiece`` (converted to a fast Unigram tokenizer, so every kind returns the same class).
 What nlpseq adds is the *preset*: the special tokens a model family needs, placed first in the vocabulary
 (ids ``0..n-1``, stable across corpora), and the post-processor that adds them:
@@ -26,7 +26,10 @@ from dataclasses import dataclass
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+#: kinds that tokenize raw text
 KINDS = ("bpe", "wordpiece", "unigram", "char", "sentencepiece")
+#: kinds for already tokenized corpora (WikiText, PTB): every whitespace-separated word is a token
+PRETOKENIZED_KINDS = ("word",)
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,28 @@ def _build(kind: str, vocab_size: int, preset: Preset, min_frequency: int, lower
         tok.decoder = decoders.Fuse()
         trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                             special_tokens=specials)
+    elif kind == "word":  # one token per space-separated word of pre-tokenized text (WikiText, PTB); a line break
+        tok = Tokenizer(models.WordLevel(unk_token=preset.unk))  # is a token of its own: the corpus' end of line
+        if lowercase:
+            tok.normalizer = normalizers.Lowercase()
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r"[^\S\n]+"), behavior="removed"),
+                                                     pre_tokenizers.Split("\n", behavior="isolated")])
+        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                            special_tokens=specials)
     else:
-        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS}")
+        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
     return tok, trainer
+
+
+def _specials_first(trained: Tokenizer, preset: Preset) -> Tokenizer:
+    """Give the specials ids ``0..n-1`` again: the word-level trainer renumbers a special that is also a corpus
+    word (WikiText's ``<unk>``); the word keeps its special's id and frequency order is kept for the rest."""
+    vocab = trained.get_vocab()
+    words = preset.specials + [w for w in sorted(vocab, key=vocab.get) if w not in preset.specials]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token=preset.unk))
+    tok.normalizer, tok.pre_tokenizer = trained.normalizer, trained.pre_tokenizer
+    tok.add_special_tokens(preset.specials)
+    return tok
 
 
 def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowercase: bool) -> bytes:
@@ -153,11 +175,14 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
 
     Args:
         texts: any iterable of strings (a list, a dataset column, a generator).
-        kind: "bpe" (byte-level), "wordpiece", "unigram", "char" or "sentencepiece".
+        kind: "bpe" (byte-level), "wordpiece", "unigram", "char", "word" or "sentencepiece". "word" splits on
+            spaces and tabs only (for already tokenized corpora) and keeps each line break as a token; a word
+            equal to the preset's unknown token (WikiText's ``<unk>``) is that special token.
         vocab_size: the exact final vocabulary size, special tokens included. ``None`` is allowed for
-            ``kind="char"`` only: every character seen ``min_frequency`` times gets a token.
+            ``kind="char"`` and ``kind="word"`` only: every character (word) seen ``min_frequency`` times gets
+            a token.
         preset: "clm", "mlm" or "seq2seq" — which special tokens and post-processor (see module docstring).
-        min_frequency: pairs / words seen fewer times are not merged (bpe, wordpiece, char).
+        min_frequency: pairs / words seen fewer times are not merged (bpe, wordpiece, char, word).
         lowercase: lowercase before tokenizing.
         model_max_length: the length ``truncation=True`` cuts to.
         limit_alphabet: keep at most this many initial characters (wordpiece).
@@ -166,15 +191,15 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
         ValueError: unknown kind or preset, no texts, or a ``vocab_size`` the corpus cannot give exactly
             (smaller than the specials plus the alphabet, or larger than the corpus supports).
     """
-    if kind not in KINDS:
-        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS}")
+    if kind not in KINDS + PRETOKENIZED_KINDS:
+        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     spec = PRESETS[preset]
     all_chars = vocab_size is None
     if all_chars:
-        if kind != "char":
-            raise ValueError(f"vocab_size=None is only allowed for kind='char'; give {kind!r} a vocab_size")
+        if kind not in ("char", "word"):
+            raise ValueError(f"vocab_size=None is only allowed for kind='char' or 'word'; give {kind!r} a vocab_size")
         vocab_size = 1 << 30  # no cap: the trainer stops at the alphabet; the size is read back below
     if isinstance(texts, str):
         raise TypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
@@ -196,6 +221,8 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
     else:
         tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
         tok.train_from_iterator(_batches(texts), trainer=trainer, length=len(texts))
+        if kind == "word":
+            tok = _specials_first(tok, spec)
 
     got = tok.get_vocab_size()
     vocab_size = got if all_chars else vocab_size

@@ -12,7 +12,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 import torch
@@ -66,8 +68,10 @@ class ModelArguments:
         "help": "comma-separated key=value pairs applied to the config, e.g. 'cell=gru,hidden_size=64'"})
     tokenizer_name: str | None = field(default=None, metadata={
         "help": "a saved tokenizer directory; default: the checkpoint's, else train one on the training data"})
-    tokenizer_kind: str = field(default="bpe", metadata={"help": "bpe | wordpiece | unigram | char | sentencepiece"})
-    vocab_size: int = field(default=4000, metadata={"help": "vocabulary size of a newly trained tokenizer"})
+    tokenizer_kind: str = field(default="bpe", metadata={
+        "help": "bpe | wordpiece | unigram | char | word | sentencepiece"})
+    vocab_size: int = field(default=4000, metadata={
+        "help": "vocabulary size of a newly trained tokenizer; 0 = every character/word (char and word kinds)"})
 
 
 @dataclass
@@ -86,6 +90,9 @@ class DataArguments:
     max_train_samples: int | None = field(default=None)
     max_eval_samples: int | None = field(default=None)
     validation_fraction: float = field(default=0.1, metadata={"help": "held out when there is no validation split"})
+    sample_by: str = field(default="line", metadata={
+        "help": ".txt rows: line (one per non-blank line) | document (one per file, line breaks kept: a character "
+                "stream; held-out split = the last validation_fraction of the text)"})
 
 
 def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
@@ -157,7 +164,7 @@ def resolve_resume(training_args) -> str | None:
 
 def load_data(data_args: DataArguments, seed: int):
     data = load_corpus(data_args.dataset_name, config=data_args.dataset_config_name,
-                       validation_fraction=data_args.validation_fraction, seed=seed)
+                       validation_fraction=data_args.validation_fraction, seed=seed, sample_by=data_args.sample_by)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_eval_samples}
     for split, limit in limits.items():
@@ -190,9 +197,9 @@ def load_or_train_tokenizer(model_args: ModelArguments, data, data_args: DataArg
     if source:
         return AutoTokenizer.from_pretrained(source)
     texts = texts_for_tokenizer(data, data_args, task)
-    char = model_args.tokenizer_kind == "char"
+    every_symbol = model_args.tokenizer_kind in ("char", "word")  # a whole-corpus vocabulary keeps rare symbols
     tokenizer = train_tokenizer(texts, kind=model_args.tokenizer_kind, vocab_size=model_args.vocab_size or None,
-                                preset=PRESET_FOR_TASK[task], min_frequency=1 if char else 2)
+                                preset=PRESET_FOR_TASK[task], min_frequency=1 if every_symbol else 2)
     tokenizer.save_pretrained(output_dir)
     return tokenizer
 
@@ -269,6 +276,42 @@ class TimeLimitCallback(TrainerCallback):
             control.should_training_stop = True
             control.should_save = True
         return control
+
+
+@torch.no_grad()
+def stream_perplexity(model: PreTrainedModel, input_ids: Sequence[int] | torch.Tensor, context: int,
+                      stride: int | None = None, batch_size: int = 8) -> dict[str, float]:
+    """Perplexity of a causal LM on one long token stream (a whole test set): ``exp`` of the mean NLL of every
+    token after the first, each predicted exactly once.
+
+    Windows of ``context`` tokens advance by ``stride`` (default ``context // 2``) and each scores only its
+    tokens that no earlier window scored, so every token but those of the first window sees at least
+    ``context - stride`` tokens of history (transformers' "perplexity of fixed-length models" method). Works
+    for any model whose forward takes ``logits_to_keep`` (the decoder and the recurrent LM do).
+
+    Returns ``{"perplexity", "nll" (mean, nats per token), "tokens" (how many were scored)}``.
+    """
+    ids = torch.as_tensor(input_ids, dtype=torch.long).flatten()
+    stride = stride or context // 2
+    if len(ids) < 2 or not 0 < stride < context:
+        raise ValueError(f"stream_perplexity needs >= 2 tokens (got {len(ids)}) and 0 < stride < context (got "
+                         f"stride={stride}, context={context}); pass a longer stream or a smaller stride")
+    first = min(context, len(ids))
+    spans = [(0, first, first - 1)]  # (start, end, tokens scored = the last ones of the window)
+    while spans[-1][1] < len(ids):
+        end = min(spans[-1][1] + stride, len(ids))
+        spans.append((end - context, end, end - spans[-1][1]))
+    model.eval()
+    total = 0.0
+    for scored, group in groupby(spans, key=lambda span: span[2]):
+        group = list(group)
+        for i in range(0, len(group), batch_size):
+            windows = torch.stack([ids[start:end] for start, end, _ in group[i:i + batch_size]]).to(model.device)
+            logits = model(input_ids=windows, use_cache=False, logits_to_keep=scored + 1).logits[:, :-1]
+            total += torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), windows[:, -scored:].flatten(),
+                                                       reduction="sum").item()
+    tokens = len(ids) - 1
+    return {"perplexity": math.exp(total / tokens), "nll": total / tokens, "tokens": tokens}
 
 
 def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments,

@@ -5,6 +5,9 @@
         --dataset_name number-translation --source_lang en --target_lang de --output_dir runs/mt \\
         --max_steps 2000 --learning_rate 1e-3 --predict_with_generate --generation_num_beams 4
 
+``--dataset_name`` takes anything ``nlpseq.load_corpus`` does, including a folder of parallel text files
+(``train.en`` + ``train.de``, ``val.*``), e.g. ``--dataset_name ../shared/data/multi30k``.
+
 Runs on ``Seq2SeqTrainer`` with ``DataCollatorForSeq2Seq``; with ``--predict_with_generate`` the
 evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact match.
 """

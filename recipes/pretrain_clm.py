@@ -9,7 +9,7 @@ the same command runs under ``torchrun --nproc_per_node N`` or ``accelerate laun
 tokenizer, ``all_results.json`` (with ``eval_perplexity``) and a model card into ``--output_dir``.
 """
 
-from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments, set_seed
+from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.training import (
@@ -26,7 +26,9 @@ from nlpseq.training import (
 )
 
 
-def main(argv=None) -> dict:
+def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
+    """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer`` (e.g.
+    ``TimeLimitCallback(10)`` for a wall-clock budget)."""
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv)
     check_arguments(model_args, training_args, "clm")
     set_seed(training_args.seed)
@@ -44,7 +46,7 @@ def main(argv=None) -> dict:
 
     trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
                       eval_dataset=blocks["validation"], processing_class=tokenizer,
-                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False), callbacks=callbacks)
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     metrics = {**result.metrics, **trainer.evaluate()}
     return finish(trainer, metrics, tokenizer, data_args, "A language model pretrained by next-token prediction.",

@@ -89,3 +89,13 @@ def test_bad_texts():
         train_tokenizer("just one string", kind="bpe", vocab_size=300)
     with pytest.raises(TypeError, match="takes strings"):
         train_tokenizer([1, 2, 3], kind="bpe", vocab_size=300)
+
+
+def test_word_kind_splits_on_spaces_only_and_keeps_line_breaks(texts, tmp_path):
+    tok = train_tokenizer(texts, kind="word", vocab_size=2000, min_frequency=1)
+    assert len(tok) == 2000 and tok.convert_tokens_to_ids(PRESETS["clm"].specials) == [0, 1, 2, 3]
+    tok.save_pretrained(tmp_path)
+    assert AutoTokenizer.from_pretrained(tmp_path)(SAMPLE)["input_ids"] == tok(SAMPLE)["input_ids"]
+    tokens = tok.convert_ids_to_tokens(tok(SAMPLE)["input_ids"])
+    assert tokens[:8] == ["<s>", "Return", "a", "new", "list", "of", "the", "<unk>"]  # "items." is not a word
+    assert tokens[8] == "\n" and tokens[9] == "See"  # ... of these docstrings; the line break is a token
