@@ -89,7 +89,10 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, warmup
 
 def row(name: str, metric: str, ours: float, reference: float, target: float | None = None, **extra) -> dict:
     """One result row; ``ratio = ours / reference`` (so make ``metric`` a higher-is-better rate)."""
-    ratio = ours / reference if reference else float("nan")
+    if reference:
+        ratio = ours / reference
+    else:  # the reference scored zero (e.g. exact match without attention): any positive score is infinitely better
+        ratio = float("inf") if ours > 0 else float("nan")
     out = {"name": name, "metric": metric, "ours": ours, "reference": reference, "ratio": ratio,
            "target": target, "meets_target": None if target is None else bool(ratio >= target)}
     out.update(extra)
@@ -124,7 +127,7 @@ def write_markdown() -> None:
         env = data["environment"]
         lines += [f"## {data['module']}" + (" (quick)" if data.get("quick") else ""), "",
                   f"{data['date']} · device {env['device']} · {env['threads']} threads · torch {env['torch']}"
-                  f" · transformers {env['transformers']}", "",
+                  f" · transformers {env['transformers']} · {env['processor']}, {env['platform']}", "",
                   "| benchmark | metric | ours | reference | ratio (best) | ratio (median) | target | meets |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in data["rows"]:

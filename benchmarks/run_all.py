@@ -17,7 +17,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small shapes, finishes in under 3 minutes")
     parser.add_argument("--only", nargs="*", help="module names to run (default: all)")
     args = parser.parse_args()
-    names = [m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name not in SKIP]
+    # sub-packages are not benchmarks: benchmarks/quality/ trains on external datasets for many minutes each
+    names = [m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name not in SKIP and not m.ispkg]
     for name in sorted(names):
         if args.only and name not in args.only:
             continue

@@ -2,9 +2,11 @@
 
 Rows: KV-cached vs uncached generation (256 new tokens, target >= 5x); train-step tokens/s of
 ``DecoderForCausalLM`` vs ``GPT2LMHeadModel`` and ``EncoderForMaskedLM`` vs ``BertForMaskedLM`` (SDPA, target
->= 1.0x); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x). The reference models are built from our
-own weights with ``nlpseq.convert.to_hf``, so both sides compute the same function. Single timed calls alternate
-between the two sides (``common.interleaved``); each side keeps its best, and the ratio of medians is reported too.
+>= 1.0x); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x); on a CUDA machine, the decoder's
+model-FLOPs utilisation (MFU) in bf16 at GPT-2 small's shape (the ratio column is the MFU). The reference models
+are built from our own weights with ``nlpseq.convert.to_hf``, so both sides compute the same function. Single
+timed calls alternate between the two sides (``common.interleaved``); each side keeps its best, and the ratio of
+medians is reported too.
 """
 
 from __future__ import annotations
@@ -42,6 +44,47 @@ def _sizes(quick: bool) -> dict:
     return dict(vocab_size=2000, hidden_size=128 if quick else 256, num_hidden_layers=2 if quick else 4,
                 num_attention_heads=4, intermediate_size=512 if quick else 1024, max_position_embeddings=512,
                 hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+#: dense bf16 peak FLOP/s (no sparsity) by a fragment of ``torch.cuda.get_device_name()``, from vendor datasheets
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12, "A10G": 70e12,
+                   "4090": 165e12, "3090": 71e12}
+
+
+def model_flops_per_token(num_parameters: int, num_layers: int, context: int, hidden_size: int) -> float:
+    """Training FLOPs per token: ``6 N`` for the weight matmuls (forward + backward) plus ``12 L T d`` for the
+    attention scores and their weighted sum (the PaLM paper's appendix B formula, the one nanoGPT uses)."""
+    return 6 * num_parameters + 12 * num_layers * context * hidden_size
+
+
+def decoder_mfu(device_name: str, steps: int = 10) -> dict | None:
+    """Model-FLOPs utilisation of a GPT-2-small-shaped decoder training in bf16 autocast on the current GPU:
+    achieved model FLOP/s over the GPU's bf16 peak. ``None`` when the GPU's peak is not in the table."""
+    peak = next((flops for key, flops in PEAK_BF16_FLOPS.items() if key in device_name), None)
+    if peak is None:
+        return None
+    config = DecoderConfig(vocab_size=50304, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                           intermediate_size=3072, max_position_embeddings=1024, hidden_dropout_prob=0.0,
+                           attention_probs_dropout_prob=0.0)
+    model = DecoderForCausalLM(config).cuda().train()
+    batch_size, context = 8, 1024
+    ids = torch.randint(0, config.vocab_size, (batch_size, context), device="cuda")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+
+    def step():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()  # the timer is on the host: wait for the GPU's work
+
+    seconds = interleaved({"decoder": step}, rounds=steps, warmup=3)["decoder"]["median"]
+    tokens_per_second = batch_size * context / seconds
+    flops = model_flops_per_token(model.num_parameters(), config.num_hidden_layers, context, config.hidden_size)
+    mfu = flops * tokens_per_second / peak
+    return row(f"DecoderForCausalLM MFU, GPT-2 small shape, bf16, B{batch_size} T{context} on {device_name}",
+               "model FLOP/s", flops * tokens_per_second, peak, tokens_per_second=tokens_per_second, mfu=mfu)
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -106,6 +149,12 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(row(f"EncoderForMaskedLM vs BertForMaskedLM: train step B{batch_size} T{length}", "tokens/s",
                     tokens / ours, tokens / ref, target=1.0, median_ratio=median_ratio,
                     attn_implementation=encoder.config._attn_implementation))
+
+    # 4. on a CUDA machine: model-FLOPs utilisation of the decoder in bf16 (ratio = achieved / peak = MFU)
+    if torch.cuda.is_available():
+        mfu_row = decoder_mfu(torch.cuda.get_device_name(0), steps=5 if quick else 10)
+        if mfu_row is not None:
+            rows.append(mfu_row)
     return rows
 
 

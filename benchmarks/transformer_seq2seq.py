@@ -180,7 +180,7 @@ def run(quick: bool) -> list[dict]:
     rows = [train_step_speed(batch_size=16, length=32, hidden_size=128, layers=2, rounds=3 if quick else 10)]
     if not quick:
         rows.append(train_step_speed(batch_size=32, length=64, hidden_size=256, layers=3, rounds=8))
-    rows.append(equal_wall_clock(seconds=60 if quick else 180))
+    rows.append(equal_wall_clock(seconds=20 if quick else 180, test_limit=100 if quick else 300))
     return rows
 
 
