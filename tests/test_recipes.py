@@ -174,7 +174,9 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
 
     one, two = load_file(tmp_path / "one" / "model.safetensors"), load_file(tmp_path / "two" / "model.safetensors")
     for name in one:
-        torch.testing.assert_close(two[name], one[name], atol=1e-5, rtol=1e-4)
+        # half the rows per process changes float summation order (and whether Q/K/V run as one matmul); Adam at
+        # lr 1e-2 turns that into parameter differences of ~1e-5, 0.1 % of one step's update
+        torch.testing.assert_close(two[name], one[name], atol=5e-5, rtol=1e-4)
     res_one = json.loads((tmp_path / "one" / "all_results.json").read_text())
     res_two = json.loads((tmp_path / "two" / "all_results.json").read_text())
     assert res_two["train_loss"] == pytest.approx(res_one["train_loss"], rel=1e-4)
