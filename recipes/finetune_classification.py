@@ -12,7 +12,6 @@ Reports accuracy and macro-F1 (offline ``evaluate`` modules from ``nlpseq.metric
 split, and on the test split when there is one, into ``all_results.json``.
 """
 
-import numpy as np
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
 from nlpseq import metrics, prepare_classification
@@ -29,18 +28,6 @@ from nlpseq.training import (
     parse_args,
     resolve_resume,
 )
-
-
-def classification_metrics():
-    accuracy, f1 = metrics.load("accuracy"), metrics.load("f1")
-
-    def compute(eval_pred):
-        logits, labels = eval_pred
-        predictions = np.argmax(logits[0] if isinstance(logits, tuple) else logits, axis=-1)
-        return {**accuracy.compute(predictions=predictions, references=labels),
-                **f1.compute(predictions=predictions, references=labels, average="macro")}
-
-    return compute
 
 
 def main(argv=None) -> dict:
@@ -63,7 +50,7 @@ def main(argv=None) -> dict:
 
     trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                      compute_metrics=classification_metrics())
+                      compute_metrics=metrics.classification_metrics())
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     results = {**result.metrics, **trainer.evaluate()}
     if "test" in data:

@@ -112,18 +112,6 @@ def load_wikitext(data_dir: Path, unk_token: str):
     return data.map(lambda b: {"text": [t.replace("<unk>", unk_token) for t in b["text"]]}, batched=True)
 
 
-def accuracy_metric():
-    """``compute_metrics`` for the Trainer: dev accuracy in percent."""
-    accuracy = metrics.load("accuracy")
-
-    def compute(eval_pred):
-        logits, labels = eval_pred
-        return {"accuracy": 100 * accuracy.compute(predictions=np.argmax(logits, axis=-1),
-                                                   references=labels)["accuracy"]}
-
-    return compute
-
-
 def training_args(name: str, args, overrides: dict, minutes: float, **extra) -> TrainingArguments:
     """One place for what every Trainer run here shares: 1 CPU, seeded, cosine schedule, logs every 50 steps."""
     settings = {**overrides, **extra}
@@ -156,9 +144,10 @@ def train_classifier(name: str, model, encoded, tokenizer, args, minutes: float,
     trainer = Trainer(model=model, args=training_args(name, args, overrides, minutes,
                                                       train_sampling_strategy="group_by_length"),
                       train_dataset=encoded["train"], eval_dataset=encoded["validation"], processing_class=tokenizer,
-                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=accuracy_metric())
+                      data_collator=DataCollatorWithPadding(tokenizer),
+                      compute_metrics=metrics.classification_metrics())
     facts = fit(name, trainer, minutes)
-    accuracy = trainer.evaluate()["eval_accuracy"]
+    accuracy = 100 * trainer.evaluate()["eval_accuracy"]
     print(f"[{name}] dev accuracy {accuracy:.2f}", flush=True)
     return {**facts, "value": accuracy, "epochs": facts["steps"] * trainer.args.per_device_train_batch_size
             / len(encoded["train"])}

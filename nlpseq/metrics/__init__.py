@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import evaluate
+import numpy as np
 
 METRICS_DIR = Path(__file__).parent
 AVAILABLE = ("accuracy", "f1", "bleu", "chrf")
@@ -20,3 +21,16 @@ def load(name: str, **kwargs) -> evaluate.EvaluationModule:
     if name not in AVAILABLE:
         raise ValueError(f"Unknown metric {name!r}; nlpseq ships {AVAILABLE} (or pass a path to evaluate.load)")
     return evaluate.load(str(METRICS_DIR / name), **kwargs)
+
+
+def classification_metrics():
+    """``compute_metrics`` for a classification ``Trainer``: accuracy and macro-F1 of the argmax predictions."""
+    accuracy, f1 = load("accuracy"), load("f1")
+
+    def compute(eval_pred):
+        logits, labels = eval_pred
+        predictions = np.argmax(logits[0] if isinstance(logits, tuple) else logits, axis=-1)
+        return {**accuracy.compute(predictions=predictions, references=labels),
+                **f1.compute(predictions=predictions, references=labels, average="macro")}
+
+    return compute
