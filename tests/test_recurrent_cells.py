@@ -173,3 +173,20 @@ def test_bad_inputs_raise_clear_errors():
         layer(x, attention_mask=torch.tensor([[1] * SEQ, [0] * SEQ, [1] * SEQ]))
     with pytest.raises(ValueError, match=r"inputs of shape \(batch, seq, 5\)"):
         layer(torch.randn(BATCH, SEQ, INPUT + 1))
+    with pytest.raises(ValueError, match=r"lengths must be \(batch,\) = \(3,\) with values <= seq = 7"):
+        layer(x, lengths=torch.tensor([7, 9, 2]))
+    with pytest.raises(ValueError, match=r"lengths must be \(batch,\)"):
+        layer(x, lengths=torch.tensor([7, 2]))
+    with pytest.raises(ValueError, match=r"Sequences \[1\] of the batch have length 0"):
+        layer(x, lengths=torch.tensor([7, 0, 2]))
+
+
+def test_state_of_another_float_dtype_follows_the_inputs():
+    """A float64 state (or a bf16 bridge output under autocast) is cast to the inputs' dtype."""
+    layer = Recurrent("lstm", INPUT, HIDDEN)
+    x = torch.randn(BATCH, SEQ, INPUT)
+    state = tuple(torch.randn(1, BATCH, HIDDEN) for _ in range(2))
+    expected = layer(x, state)
+    got = layer(x, tuple(s.double() for s in state))
+    assert got.output.dtype == torch.float32 and got.state[0].dtype == torch.float32
+    torch.testing.assert_close(got.output, expected.output)

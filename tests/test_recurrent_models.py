@@ -128,8 +128,9 @@ def test_generate_same_tokens_with_and_without_cache(cell):
     assert torch.equal(sampled, model.generate(prompt, max_new_tokens=10, do_sample=True, top_k=10, use_cache=False))
 
 
-def test_left_padded_batch_continues_like_single_prompts():
-    model = RecurrentForCausalLM(tiny("lstm")).eval()
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_left_padded_batch_continues_like_single_prompts(cell):
+    model = RecurrentForCausalLM(tiny(cell)).eval()
     prompts = [torch.randint(3, 40, (n,)) for n in (6, 3, 4)]
     ids = torch.stack([torch.cat([torch.full((6 - len(p),), PAD), p]) for p in prompts])
     mask = torch.stack([torch.cat([torch.zeros(6 - len(p)), torch.ones(len(p))]) for p in prompts]).long()
@@ -239,6 +240,23 @@ def test_gradient_vanishes_through_rnn_but_not_lstm():
         first_step[cell] = norms[0].item() / norms[-1].item()
     assert 0 < first_step["rnn"] < first_step["lstm"] * 1e-20, first_step
     assert math.log10(first_step["lstm"]) > -15, first_step
+
+
+def test_gradient_through_time_uses_each_rows_last_real_token():
+    """Right padding must not zero the picture: a padded row gives the same norms as the row alone."""
+    model = RecurrentModel(tiny("gru")).double()
+    ids = torch.randint(3, 40, (2, 9))
+    mask = torch.ones(2, 9, dtype=torch.long)
+    mask[1, 5:] = 0
+    padded = gradient_through_time(model, ids[1:], mask[1:])
+    alone = gradient_through_time(model, ids[1:, :5])
+    assert alone.min() > 0
+    torch.testing.assert_close(padded[:5], alone)
+    assert padded[5:].abs().max() == 0
+    batch = gradient_through_time(model, ids, mask)           # the batch mean of both rows' own pictures
+    torch.testing.assert_close(batch, (gradient_through_time(model, ids[:1]) + padded) / 2)
+    with pytest.raises(ValueError, match="attention_mask has shape"):
+        gradient_through_time(model, ids, mask[:, :4])
 
 
 def test_plot_gradient_through_time():

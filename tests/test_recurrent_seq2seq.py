@@ -175,6 +175,30 @@ def test_pretrained_frozen_embeddings():
         model.load_pretrained_embeddings(torch.randn(VOCAB, 5))
 
 
+def test_frozen_embeddings_stay_frozen_after_save_and_load(tmp_path):
+    """from_pretrained swaps in fresh (trainable) parameters; config.freeze_embeddings must win."""
+    from nlpseq.featurizers import Embeddings
+
+    class Tokenizer:  # Embeddings only needs len(tokenizer)
+        def __len__(self):
+            return VOCAB
+
+    vectors = torch.randn(VOCAB, 8)
+    model = tiny(attention="luong", tie_word_embeddings=False)
+    model.load_pretrained_embeddings(Embeddings(vectors, Tokenizer()))              # an Embeddings object works
+    model.save_pretrained(tmp_path)
+    loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
+    assert torch.equal(loaded.get_input_embeddings().weight, vectors)
+    frozen = sorted(name for name, p in loaded.named_parameters() if not p.requires_grad)
+    assert frozen == ["encoder.embed_tokens.weight"]
+    tied = tiny(attention="luong")                                                   # tied: the head is frozen too
+    tied.load_pretrained_embeddings(vectors)
+    tied.save_pretrained(tmp_path / "tied")
+    loaded = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "tied")
+    assert loaded.lm_head.weight is loaded.get_input_embeddings().weight
+    assert not loaded.lm_head.weight.requires_grad
+
+
 @pytest.mark.parametrize(("overrides", "message"), [
     (dict(attention="transformer"), "Unknown attention type 'transformer'"),
     (dict(attention="luong", luong_score="concat"), "Unknown luong_score"),

@@ -5,8 +5,9 @@ from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTraining
 from nlpseq import RecurrentSeq2SeqConfig, RecurrentSeq2SeqForConditionalGeneration, load_corpus, train_tokenizer
 from nlpseq.data import prepare_translation
 
-STEPS = 150
-THRESHOLD = 0.3  # measured 0.62 on held-out numbers (chance is ~0: 20+ characters must all be right)
+STEPS = 200
+THRESHOLD = 0.6  # measured 0.86 on held-out numbers at 200 steps (0.62 at 150, 0.98 at 300; chance is ~0: 20+
+#                  characters must all be right)
 
 
 def test_trainer_learns_to_translate_held_out_numbers(tmp_path):

@@ -28,8 +28,9 @@ class RecurrentConfig(PretrainedConfig):
         classifier_pooling: how ``RecurrentForSequenceClassification`` summarises a sequence: ``"last"`` (the
             final state of the top layer, after the last real token, both directions), ``"mean"`` or ``"max"``
             over the real tokens.
-        initializer_range: std of the normal init of embeddings and linear layers (recurrent weights use
-            Xavier / orthogonal, see ``RecurrentCell.reset_parameters``).
+        initializer_range: std of the normal init of embeddings and linear layers (recurrent weights use their
+            own explicit init, ``U(-1/sqrt(hidden), 1/sqrt(hidden))`` with the LSTM forget-gate / GRU update-gate
+            bias at 1, see ``RecurrentCell.reset_parameters``).
 
     Example::
 

@@ -303,6 +303,13 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
     def get_encoder(self, modality: str | None = None) -> RecurrentSeq2SeqEncoder:
         return self.encoder
 
+    def tie_weights(self, *args, **kwargs) -> None:
+        """Tie as usual, then re-apply ``config.freeze_embeddings``: ``from_pretrained`` swaps in freshly loaded
+        parameters (trainable by default) after ``__init__``, and ends its loading with this call."""
+        super().tie_weights(*args, **kwargs)
+        if getattr(self.config, "freeze_embeddings", False) and hasattr(self, "lm_head"):
+            self.freeze_embeddings()
+
     def freeze_embeddings(self, freeze: bool = True) -> None:
         """Stop (or resume) training the input embedding tables (a tied output layer shares their weights)."""
         for table in {self.get_input_embeddings(), self.get_decoder_input_embeddings()}:
@@ -311,9 +318,12 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
 
     def load_pretrained_embeddings(self, weight: torch.Tensor, decoder_weight: torch.Tensor | None = None,
                                    freeze: bool = True) -> None:
-        """Copy pretrained vectors (e.g. ``nlpseq.Embeddings(...).weight``, ``(vocab, embedding_size)``) into
-        the source table (the shared one, or ``decoder_weight`` into a separate target table), then freeze them
-        unless ``freeze=False``."""
+        """Copy pretrained vectors ``(vocab, embedding_size)`` (a tensor, or an ``nlpseq.Embeddings``, whose
+        ``.weight`` is used) into the source table (the shared one, or ``decoder_weight`` into a separate target
+        table), then freeze them unless ``freeze=False``; the freeze is kept across ``save_pretrained`` /
+        ``from_pretrained`` through ``config.freeze_embeddings``."""
+        weight = getattr(weight, "weight", weight)
+        decoder_weight = getattr(decoder_weight, "weight", decoder_weight)
         pairs = [(self.get_input_embeddings(), weight)]
         if decoder_weight is not None:
             if self.decoder_embed_tokens is None:
@@ -357,7 +367,10 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             encoder_outputs = self.encoder(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
                                            output_hidden_states=output_hidden_states)
         elif not isinstance(encoder_outputs, RecurrentSeq2SeqEncoderOutput):
-            encoder_outputs = RecurrentSeq2SeqEncoderOutput(*encoder_outputs)
+            fields = list(encoder_outputs)  # a to_tuple() drops None: re-insert a GRU / RNN's missing cell state
+            if len(fields) > 2 and isinstance(fields[2], (tuple, list)):
+                fields.insert(2, None)
+            encoder_outputs = RecurrentSeq2SeqEncoderOutput(*fields)
         if decoder_input_ids is None:
             if labels is None:
                 raise ValueError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "

@@ -271,7 +271,11 @@ class Recurrent(nn.Module):
         if attention_mask is not None and lengths is not None:
             raise ValueError("Pass attention_mask or lengths, not both.")
         if lengths is not None:
-            attention_mask = torch.arange(length, device=inputs.device) < lengths.to(inputs.device)[:, None]
+            lengths = torch.as_tensor(lengths, device=inputs.device)
+            if lengths.shape != (batch_size,) or bool((lengths > length).any()):
+                raise ValueError(f"lengths must be (batch,) = ({batch_size},) with values <= seq = {length}, got "
+                                 f"{lengths.tolist()}; pass one length per sequence, at most the padded length.")
+            attention_mask = torch.arange(length, device=inputs.device) < lengths[:, None]
         if attention_mask is None:
             return None
         if attention_mask.shape != (batch_size, length):
@@ -302,7 +306,11 @@ class Recurrent(nn.Module):
                     f"batch, hidden_size) = {expected}; check hidden_size, num_layers and bidirectional match the "
                     "state's producer, and that the state's batch matches the inputs."
                 )
-        return tuple(state)
+            if tensor.device != inputs.device:
+                raise ValueError(f"State tensor {name} is on {tensor.device} but the inputs are on {inputs.device}; "
+                                 "move the state with .to(inputs.device).")
+        # A state of another float dtype (a bridge run under autocast, a float64 state) follows the inputs.
+        return tuple(tensor.to(inputs.dtype) for tensor in state)
 
     # --- eager: our cells, one step at a time ----------------------------------------------------------------
 
