@@ -43,6 +43,18 @@ def test_incremental_forward_with_cache_equals_full_forward(variant):
     assert (torch.cat(steps, dim=1) - full).abs().max() < 1e-5
 
 
+def test_training_forward_builds_no_cache_unless_asked():
+    """With labels nothing reuses a cache, and filling one copies every layer's K/V: skip it by default."""
+    model = DecoderForCausalLM(tiny_config())
+    ids = prompt(length=10)
+    plain = model(ids, labels=ids)
+    assert plain.past_key_values is None
+    asked = model(ids, labels=ids, use_cache=True)
+    assert asked.past_key_values.get_seq_length() == 10
+    assert torch.equal(plain.logits, asked.logits) and torch.equal(plain.loss, asked.loss)
+    assert model(ids).past_key_values.get_seq_length() == 10          # no labels: config.use_cache decides
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=["gpt2", "paper", "rotary"])
 def test_generation_with_cache_equals_without(variant):
     model = DecoderForCausalLM(tiny_config(**variant)).eval()

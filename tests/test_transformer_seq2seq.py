@@ -149,6 +149,19 @@ def test_incremental_decoding_matches_full_forward():
     assert (torch.cat(steps, dim=1) - full).abs().max() < 1e-5
 
 
+def test_training_forward_builds_no_cache_unless_asked():
+    """As in Marian/BART: with labels nothing reuses a cache, and filling one copies every layer's K/V."""
+    torch.manual_seed(0)
+    model = TransformerSeq2SeqForConditionalGeneration(tiny_config())
+    ids, mask = source()
+    labels = torch.randint(3, 48, (3, 5), generator=torch.Generator().manual_seed(4))
+    plain = model(ids, attention_mask=mask, labels=labels)
+    assert plain.past_key_values is None
+    asked = model(ids, attention_mask=mask, labels=labels, use_cache=True)
+    assert asked.past_key_values.get_seq_length() == 5
+    assert torch.equal(plain.logits, asked.logits) and torch.equal(plain.loss, asked.loss)
+
+
 @pytest.mark.parametrize("variant", VARIANTS[:2], ids=VARIANT_IDS[:2])
 def test_padded_batch_equals_single_sentences(variant):
     model = tiny_model(**variant)

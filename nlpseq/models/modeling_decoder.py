@@ -134,8 +134,14 @@ class DecoderForCausalLM(DecoderPreTrainedModel, GenerationMixin):
         logits_to_keep: int = 0,
         **kwargs,
     ) -> CausalLMOutputWithPast | tuple:
-        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0)."""
+        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0).
+
+        With ``labels`` (training) no KV cache is built unless ``use_cache=True`` is passed: nothing would reuse it,
+        and filling it copies every layer's keys and values.
+        """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if use_cache is None and labels is not None:
+            use_cache = False
         outputs = self.model(
             input_ids, attention_mask=attention_mask, position_ids=position_ids, past_key_values=past_key_values,
             inputs_embeds=inputs_embeds, use_cache=use_cache, output_attentions=output_attentions,

@@ -277,8 +277,14 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         logits_to_keep: int = 0,
         **kwargs,
     ) -> Seq2SeqLMOutput | tuple:
-        """Returns logits ``(batch, tgt, decoder_vocab)`` (only the last ``logits_to_keep`` positions if > 0)."""
+        """Returns logits ``(batch, tgt, decoder_vocab)`` (only the last ``logits_to_keep`` positions if > 0).
+
+        With ``labels`` (training) no cache is built unless ``use_cache=True`` is passed, as in transformers'
+        Marian and BART: nothing would reuse it, and filling it copies every layer's keys and values.
+        """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if use_cache is None and labels is not None:
+            use_cache = False
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
         outputs = self.model(
