@@ -3,7 +3,9 @@
 Documents: news-length texts (4 random docstrings of the ``stdlib-docs`` corpus each, ~1,000 characters,
 ~0.5% non-ASCII), 50,000 of them (10,000 with ``--quick``). Metric: documents per second through
 ``fit_transform(docs)`` followed by ``transform(docs)`` (so 2 x n documents per run), best of 3.
-Every row also records whether the vocabularies are identical and the largest absolute difference.
+Every row also records whether the vocabularies are identical and the largest absolute difference; a run whose
+output differs from scikit-learn's (other vocabulary, or any value off by more than 1e-6) raises instead of
+reporting a speed.
 Run: ``python -m benchmarks.featurizers [--quick]``.
 """
 
@@ -37,6 +39,9 @@ def compare(name: str, ours, reference, docs: list[str], target: float | None, r
     (x, y), (rx, ry) = run_ours(), run_reference()
     same_vocabulary = ours.vocabulary_ == reference.vocabulary_
     max_abs_diff = float(max(abs(x - rx).max(), abs(y - ry).max())) if same_vocabulary else float("nan")
+    if not (same_vocabulary and max_abs_diff <= 1e-6):  # a speed-up of a different result is no speed-up
+        raise AssertionError(f"{name}: output differs from scikit-learn (same vocabulary: {same_vocabulary}, "
+                             f"max |diff| {max_abs_diff}); fix BagOfWords before timing it")
     return row(name, "docs/s", 2 * len(docs) / t_ours, 2 * len(docs) / t_ref, target=target,
                seconds_ours=t_ours, seconds_reference=t_ref, n_docs=len(docs), n_features=x.shape[1], nnz=x.nnz,
                same_vocabulary=same_vocabulary, max_abs_diff=max_abs_diff,

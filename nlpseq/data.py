@@ -7,12 +7,15 @@ Everything returns ``datasets.DatasetDict`` objects and uses ``datasets.map`` (b
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
+from datasets import List as DatasetList
+from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
@@ -26,6 +29,8 @@ FILE_FORMATS: dict[str, tuple[str, dict]] = {
     ".jsonl": ("json", {}),
     ".parquet": ("parquet", {}),
 }
+#: compressed files (``train.jsonl.gz``) are read by ``datasets`` directly; the format is the suffix before these
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
 #: how a .txt file becomes rows (see load_corpus)
 TEXT_SAMPLING = ("line", "document")
 #: file stems recognised as splits when a directory is given
@@ -33,15 +38,30 @@ SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validatio
                "dev": "validation", "test": "test"}
 
 
+def _format_suffix(path: Path) -> str:
+    """The data-format extension: ``.csv`` for ``a.csv``, ``.jsonl`` for ``a.jsonl.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSION_SUFFIXES:
+        return suffixes[-2]
+    return path.suffix.lower()
+
+
+def _stem(path: Path) -> str:
+    """The file name without its format and compression extensions (``train`` for ``train.jsonl.gz``)."""
+    name = path.name[: -len(path.suffix)] if path.suffix.lower() in COMPRESSION_SUFFIXES else path.name
+    return Path(name).stem
+
+
 def _builder_for(paths: list[Path]) -> tuple[str, dict]:
-    suffixes = {p.suffix.lower() for p in paths}
+    suffixes = {_format_suffix(p) for p in paths}
     for p in paths:
         if not p.is_file():
             raise FileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at {Path.cwd()})")
     unknown = suffixes - set(FILE_FORMATS)
     if unknown:
-        raise ValueError(f"Unsupported file extension(s) {sorted(unknown)}; supported: {sorted(FILE_FORMATS)} "
-                         "(convert the file, or load it yourself with datasets.load_dataset)")
+        raise ValueError(f"Unsupported file extension(s) {sorted(unknown)}; supported: {sorted(FILE_FORMATS)}, "
+                         f"optionally compressed {list(COMPRESSION_SUFFIXES)} (convert the file, or load it yourself "
+                         "with datasets.load_dataset)")
     if len(suffixes) > 1:
         raise ValueError(f"All data files must share one format, got {sorted(suffixes)}")
     return FILE_FORMATS[suffixes.pop()]
@@ -51,8 +71,8 @@ def _split_mapping(path: Path) -> dict[str, Path]:
     """``train.txt``, ``valid.txt``, ``test.txt`` (or dev/val/validation) inside a directory."""
     found = {}
     for p in sorted(path.iterdir()):
-        split = SPLIT_NAMES.get(p.stem.lower())
-        if split and p.is_file() and p.suffix.lower() in FILE_FORMATS:
+        split = SPLIT_NAMES.get(_stem(p).lower())
+        if split and p.is_file() and _format_suffix(p) in FILE_FORMATS:
             found[split] = p
     if "train" not in found:
         raise FileNotFoundError(f"Directory {path} holds no train.<ext> file ({sorted(FILE_FORMATS)}); pass "
@@ -60,15 +80,49 @@ def _split_mapping(path: Path) -> dict[str, Path]:
     return found
 
 
-def _load_files(files: Mapping[str, str | Path], sample_by: str = "line") -> DatasetDict:
-    paths = {split: Path(p) for split, p in files.items()}
-    builder, kwargs = _builder_for(list(paths.values()))
+def _is_file_list(value: object) -> bool:
+    """A list/tuple of data files (``["a.csv", "b.csv"]``) for one split, as opposed to a parallel pair."""
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(v, (str, os.PathLike)) and _format_suffix(Path(v)) in FILE_FORMATS for v in value))
+
+
+def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: str = "line",
+                **options) -> DatasetDict:
+    """Local files through the matching ``datasets`` builder; ``options`` go to ``load_dataset`` (``field=``,
+    ``encoding=``, ``column_names=`` ...). Text files are read as UTF-8 with an optional byte-order mark."""
+    paths = {split: [Path(x) for x in p] if isinstance(p, (list, tuple)) else [Path(p)] for split, p in files.items()}
+    builder, defaults = _builder_for([p for ps in paths.values() for p in ps])
+    kwargs = dict(defaults)  # a copy: the FILE_FORMATS entry must not collect this call's options
+    for split, ps in paths.items():
+        for p in ps:
+            if p.stat().st_size == 0:
+                raise ValueError(f"Data file {p} ({split} split) is empty; fill it or point to the right file")
     if sample_by == "document":
         if builder != "text":
             raise ValueError(f"sample_by='document' reads .txt files as whole texts; {builder} files have rows "
                              "already: drop sample_by")
         kwargs = {"sample_by": "document", "keep_linebreaks": True}
-    data = load_dataset(builder, data_files={k: str(v) for k, v in paths.items()}, **kwargs)
+    if builder == "text":
+        kwargs["encoding"] = "utf-8-sig"  # Windows editors start UTF-8 files with a BOM: do not keep it as text
+    kwargs.update(options)
+    where = ", ".join(str(p) for ps in paths.values() for p in ps)
+    try:
+        data = load_dataset(builder, data_files={k: [str(p) for p in ps] for k, ps in paths.items()}, **kwargs)
+    except DatasetGenerationError as err:
+        cause = err.__cause__ or err
+        raise ValueError(f"Could not read {where} as {builder}: {type(cause).__name__}: {cause}. Check that the "
+                         f"file is valid {builder} in UTF-8 (or pass encoding=..., e.g. encoding='latin-1')") from err
+    except ValueError as err:
+        if "corresponds to no data" not in str(err):
+            raise
+        raise ValueError(f"Data file(s) {where} hold no rows (blank, or only a header); add data or point to the "
+                         "right file") from err
+    if builder == "json" and "field" not in options and all(len(d) == 1 for d in data.values()):
+        nested = [c for c, f in data["train"].features.items()  # a list of records: {"data": [{...}, ...]}
+                  if isinstance(f, DatasetList) and isinstance(f.feature, dict)]
+        if nested:
+            raise ValueError(f"{where} is one JSON object whose rows sit under {nested}; pass field={nested[0]!r} "
+                             "(load_corpus(path, field=...)) to read them as rows")
     if builder == "text" and sample_by == "line":  # a trailing newline becomes an empty row: drop blank lines
         data = data.filter(lambda b: [bool(t.strip()) for t in b["text"]], batched=True)
     return data
@@ -139,22 +193,26 @@ def load_parallel_text(files: Mapping[str, tuple[str | Path, str | Path]], sourc
 
 def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}:
-        raise ValueError(f"{name!r} is neither a built-in corpus ({sorted(BUILTIN_CORPORA)}) nor an existing "
+        close = difflib.get_close_matches(name, list(BUILTIN_CORPORA), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"{name!r} is neither a built-in corpus ({sorted(BUILTIN_CORPORA)}){hint} nor an existing "
                          "local path, and HF_HUB_OFFLINE is set, so it cannot come from the Hub. Fix the path, "
                          "pick a built-in corpus, or unset HF_HUB_OFFLINE on a machine with network access.")
     data = load_dataset(name, config, **kwargs)
     return data if isinstance(data, DatasetDict) else DatasetDict({"train": data})
 
 
-def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | tuple[str | Path, str | Path]], *,
+def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | Path] | tuple[str | Path, str | Path]],
+                *,
                 config: str | None = None, validation_fraction: float = 0.1, seed: int = 0, sample_by: str = "line",
                 **kwargs) -> DatasetDict:
     """Load a corpus as a :class:`datasets.DatasetDict` with at least ``train`` and ``validation`` splits.
 
     Args:
         name_or_path: a built-in corpus name (``"stdlib-docs"``, ``"number-translation"``, ``"long-range"``),
-            a local file (txt, csv, tsv, json, jsonl, parquet), a directory holding ``train.*`` and optionally
-            ``valid.*``/``dev.*``/``validation.*`` and ``test.*``, a mapping ``{"train": path, ...}``, a parallel
+            a local file (txt, csv, tsv, json, jsonl, parquet; also ``.gz``/``.bz2``/``.xz`` compressed), a
+            directory holding ``train.*`` and optionally ``valid.*``/``dev.*``/``validation.*`` and ``test.*``, a
+            mapping ``{"train": path_or_list_of_paths, ...}``, a parallel
             corpus (a directory of ``train.en``/``train.de``... or ``{"train": ("train.en", "train.de"), ...}``,
             see :func:`load_parallel_text`), or a Hub dataset name (needs network; ``HF_HUB_OFFLINE=1`` fails
             fast with a message).
@@ -165,32 +223,37 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | tuple[str |
             (one row per file, line breaks kept: the character/token stream that nanoGPT and HF's ``run_clm
             --keep_linebreaks`` train on). A document corpus without a validation split holds out the last
             ``validation_fraction`` of each training text (a contiguous tail, as nanoGPT does), not random rows.
-        **kwargs: options of the built-in corpus (e.g. ``k=32`` for ``long-range``) or of ``load_dataset``.
+        **kwargs: options of the built-in corpus (e.g. ``k=32`` for ``long-range``) or of ``load_dataset`` for
+            local files and Hub names (e.g. ``field="data"`` for a JSON file whose rows sit under one key).
     """
     if sample_by not in TEXT_SAMPLING:
         raise ValueError(f"sample_by={sample_by!r}; choose one of {TEXT_SAMPLING}")
+    if not isinstance(name_or_path, (str, os.PathLike, Mapping)):
+        raise TypeError(f"load_corpus takes a corpus name, a path or a {{split: path}} mapping, got "
+                        f"{type(name_or_path).__name__}; for several files pass {{'train': path, 'validation': path}} "
+                        "or a directory of train.*/validation.* files")
     if isinstance(name_or_path, Mapping):
-        single_files = all(isinstance(v, (str, Path)) for v in name_or_path.values())
+        single_files = all(isinstance(v, (str, os.PathLike)) or _is_file_list(v) for v in name_or_path.values())
     else:
         path = Path(name_or_path)
         single_files = path.is_file() or (path.is_dir() and not _has_parallel_train(path))
     if sample_by != "line" and not single_files:
         raise ValueError(f"sample_by={sample_by!r} applies to local .txt files, not to {name_or_path!r}; drop it")
     if isinstance(name_or_path, Mapping):
-        parallel = [not isinstance(v, (str, Path)) for v in name_or_path.values()]
+        parallel = [not (isinstance(v, (str, os.PathLike)) or _is_file_list(v)) for v in name_or_path.values()]
         if any(parallel) and not all(parallel):
             raise ValueError("Mix of single files and (source, target) pairs in one mapping; give every split "
                              "the same kind")
-        data = load_parallel_text(name_or_path) if any(parallel) else _load_files(name_or_path, sample_by)
+        data = load_parallel_text(name_or_path) if any(parallel) else _load_files(name_or_path, sample_by, **kwargs)
     elif str(name_or_path) in BUILTIN_CORPORA:
         data = make_corpus(str(name_or_path), seed=seed, **kwargs)
     elif Path(name_or_path).is_dir() and _has_parallel_train(Path(name_or_path)):
         data = load_parallel_text(_parallel_mapping(Path(name_or_path)))
     elif Path(name_or_path).is_dir():
-        data = _load_files(_split_mapping(Path(name_or_path)), sample_by)
+        data = _load_files(_split_mapping(Path(name_or_path)), sample_by, **kwargs)
     elif Path(name_or_path).is_file():
-        data = _load_files({"train": name_or_path}, sample_by)
-    elif Path(name_or_path).suffix.lower() in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
+        data = _load_files({"train": name_or_path}, sample_by, **kwargs)
+    elif _format_suffix(Path(name_or_path)) in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
         raise FileNotFoundError(f"Data file not found: {name_or_path}; check the path "
                                 f"(relative paths start at {Path.cwd()})")
     else:
@@ -205,7 +268,12 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | tuple[str |
         if sample_by == "document":
             data["train"], data["validation"] = _split_tail(data["train"], validation_fraction)
         else:
-            parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
+            try:
+                parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
+            except ValueError as err:
+                raise ValueError(f"Cannot hold out validation_fraction={validation_fraction} of the "
+                                 f"{len(data['train'])} training row(s) of {name_or_path!r} ({err}); give more rows, "
+                                 "a validation file/split, or another validation_fraction") from err
             data["train"], data["validation"] = parts["train"], parts["test"]
     return data
 

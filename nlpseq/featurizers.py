@@ -92,9 +92,12 @@ def _join_ascii(docs: list[str], lowercase: bool) -> tuple[pa.Array, np.ndarray]
 
 
 def _split_unicode(docs: list[str], lowercase: bool) -> tuple[pa.Array, np.ndarray]:
-    """The same split for any Unicode text, with Arrow's RE2 kernels (slower than the byte path)."""
-    arr = pa.array(docs, pa.large_string())
-    parts = pc.split_pattern_regex(pc.utf8_lower(arr) if lowercase else arr, _NON_WORD)
+    """The same split for any Unicode text, with Arrow's RE2 kernels (slower than the byte path).
+
+    Lower-casing is Python's ``str.lower`` (full Unicode case mapping, as scikit-learn uses), not Arrow's
+    ``utf8_lower``: they differ on final sigma ("ΛΟΓΟΣ" -> "λογος", not "λογοσ") and on "İ" (-> "i̇")."""
+    arr = pa.array([d.lower() for d in docs] if lowercase else docs, pa.large_string())
+    parts = pc.split_pattern_regex(arr, _NON_WORD)
     flat, parent = parts.flatten(), pc.list_parent_indices(parts).to_numpy()
     keep = pc.greater_equal(pc.utf8_length(flat), 2)
     return flat.filter(keep), _indptr(parent[keep.to_numpy(zero_copy_only=False)], len(docs))
@@ -137,6 +140,10 @@ def _tokenize(docs: list[str], analyzer: object, lowercase: bool) -> tuple[pa.Ar
         return vocab.take(pa.array(flat)), _indptr(np.repeat(np.arange(len(docs)), list(map(len, ids))), len(docs))
     tokens = [analyzer(doc) for doc in docs]
     flat = [t for doc in tokens for t in doc]
+    bad = [t for t in flat if not isinstance(t, str)][:1]
+    if bad:
+        raise TypeError(f"the analyzer {analyzer!r} returned a {type(bad[0]).__name__} token ({bad[0]!r}); a "
+                        "callable analyzer must return a list of str for each document.")
     return pa.array(flat, pa.large_string()), _indptr(np.repeat(np.arange(len(docs)), list(map(len, tokens))),
                                                       len(docs))
 
@@ -364,9 +371,15 @@ class BagOfWords:
             raise RuntimeError("most_similar needs the fitted corpus; refit with store_corpus=True.")
         if not isinstance(query, str):
             raise TypeError(f"query must be a str, got {type(query).__name__}.")
+        _check_top_k(top_k)
         scores = (_unit_rows(self.corpus_) @ _unit_rows(self.transform([query])).T).toarray().ravel()
         top = np.argsort(-scores, kind="stable")[:top_k]
         return [(int(i), float(scores[i])) for i in top]
+
+
+def _check_top_k(top_k: object) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
+        raise ValueError(f"top_k={top_k!r}; use a positive int (how many neighbours to return).")
 
 
 def _select_columns(x: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
@@ -422,12 +435,16 @@ class OneHot:
         if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.vocab_size):
             raise ValueError(f"token ids must lie in [0, {self.vocab_size}), found {int(input_ids.min())}.."
                              f"{int(input_ids.max())}; build OneHot with the tokenizer's size (from_tokenizer).")
+        if attention_mask is not None and tuple(attention_mask.shape) != tuple(input_ids.shape):
+            raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids "
+                             f"{tuple(input_ids.shape)}; pass the mask the tokenizer returned with these ids.")
         keep = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
         if self.pad_token_id is not None:
             keep &= input_ids != self.pad_token_id
         batch, pos = keep.nonzero(as_tuple=True)
         indices = torch.stack([batch, pos, input_ids[batch, pos]])
-        x = torch.sparse_coo_tensor(indices, torch.ones(indices.shape[1]), (*input_ids.shape, self.vocab_size))
+        x = torch.sparse_coo_tensor(indices, torch.ones(indices.shape[1]), (*input_ids.shape, self.vocab_size),
+                                    check_invariants=False)  # valid by construction: skip the check and its warning
         return x.to_dense() if dense else x.coalesce()
 
 
@@ -490,7 +507,14 @@ class Embeddings:
     @classmethod
     def from_model(cls, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> Embeddings:
         """The input embedding matrix of ``model`` (``model.get_input_embeddings().weight``)."""
-        return cls(model.get_input_embeddings().weight, tokenizer)
+        try:
+            embedding = model.get_input_embeddings()
+        except NotImplementedError:
+            embedding = None
+        if not isinstance(getattr(embedding, "weight", None), torch.Tensor):
+            raise TypeError(f"{type(model).__name__} has no input embedding matrix (get_input_embeddings()); use a "
+                            "model that embeds tokens (decoder, encoder, recurrent, skip-gram) or Embeddings.train.")
+        return cls(embedding.weight, tokenizer)
 
     @classmethod
     def train(cls, texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, *, hidden_size: int = 64,
@@ -536,6 +560,7 @@ class Embeddings:
     def most_similar(self, token: str | torch.Tensor, top_k: int = 5) -> list[tuple[str, float]]:
         """The ``top_k`` tokens with the highest cosine to ``token`` (a token or a ``(d,)`` vector), without
         the token itself and special tokens."""
+        _check_top_k(top_k)
         query = self.vector(token) if isinstance(token, str) else token
         scores = F.cosine_similarity(self.weight, query[None, :], dim=-1)             # (vocab,)
         skip = set(self.tokenizer.all_special_ids) | ({self.token_id(token)} if isinstance(token, str) else set())

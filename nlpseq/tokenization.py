@@ -20,6 +20,7 @@ corpus too small to reach it is an error that names the size it can reach.
 from __future__ import annotations
 
 import io
+import numbers
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -144,8 +145,10 @@ def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowe
             unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, remove_extra_whitespaces=False, hard_vocab_limit=True,
             normalization_rule_name="nmt_nfkc_cf" if lowercase else "identity", minloglevel=2)
     except RuntimeError as err:
+        fix = ("raise vocab_size: the corpus has more characters than that" if "required_chars" in str(err)
+               else "lower vocab_size or give more text")
         raise ValueError(f"sentencepiece could not reach vocab_size={vocab_size} on this corpus ({err}); "
-                         "lower vocab_size or give more text") from err
+                         f"{fix}") from err
     return proto.getvalue()
 
 
@@ -180,7 +183,8 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
             equal to the preset's unknown token (WikiText's ``<unk>``) is that special token.
         vocab_size: the exact final vocabulary size, special tokens included. ``None`` is allowed for
             ``kind="char"`` and ``kind="word"`` only: every character (word) seen ``min_frequency`` times gets
-            a token.
+            a token. For "char" and "word" a ``vocab_size`` below that keeps the most frequent characters
+            (words) and maps the rest to the unknown token.
         preset: "clm", "mlm" or "seq2seq" — which special tokens and post-processor (see module docstring).
         min_frequency: pairs / words seen fewer times are not merged (bpe, wordpiece, char, word).
         lowercase: lowercase before tokenizing.
@@ -196,6 +200,10 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     spec = PRESETS[preset]
+    if vocab_size is not None:
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral):
+            raise TypeError(f"vocab_size must be an int (or None for 'char'/'word'), got {vocab_size!r}")
+        vocab_size = int(vocab_size)
     all_chars = vocab_size is None
     if all_chars:
         if kind not in ("char", "word"):
@@ -204,9 +212,10 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
     if isinstance(texts, str):
         raise TypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
     texts = list(texts)
-    bad = next((t for t in texts if not isinstance(t, str)), None)
-    if bad is not None:
-        raise TypeError(f"train_tokenizer takes strings, got a {type(bad).__name__}; pass the text column")
+    bad = [t for t in texts if not isinstance(t, str)][:1]
+    if bad:
+        raise TypeError(f"train_tokenizer takes strings, got a {type(bad[0]).__name__}; pass the text column "
+                        "(and drop missing values, e.g. dataset.filter(lambda r: r['text'] is not None))")
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise ValueError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
@@ -220,7 +229,16 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
         tok = _sentencepiece_to_fast(_sentencepiece_model(texts, vocab_size, spec, lowercase), spec, lowercase)
     else:
         tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
-        tok.train_from_iterator(_batches(texts), trainer=trainer, length=len(texts))
+        try:
+            tok.train_from_iterator(_batches(texts), trainer=trainer, length=len(texts))
+        except Exception as err:  # the Unigram trainer raises a bare Exception when the alphabet does not fit
+            if "not large enough to contain all chars" not in str(err):
+                raise
+            chars = {c for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(
+                tok.normalizer.normalize_str(t) if tok.normalizer else t) for c in w}
+            raise ValueError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens plus "
+                             f"the alphabet of this corpus ({len(chars)} distinct characters for {kind!r}); use "
+                             f"vocab_size >= {len(spec.specials) + len(chars) + 1}") from None
         if kind == "word":
             tok = _specials_first(tok, spec)
 

@@ -122,3 +122,22 @@ def test_bad_inputs():
         model.fit_idf([[1, 2, 30]])
     with pytest.raises(ValueError, match="no documents"):
         model.fit_idf([])
+    with pytest.raises(TypeError, match="tokenize the texts first"):
+        model.fit_idf(["some raw text"])
+    with pytest.raises(TypeError, match="not integer token ids"):
+        model.fit_idf([[1.5, 2.0]])
+
+
+def test_fit_idf_from_a_dataset_skips_padding():
+    from datasets import Dataset, DatasetDict
+
+    model = BowForSequenceClassification(BowConfig(vocab_size=10, num_labels=2))
+    padded = Dataset.from_dict({"input_ids": [[1, 2, 0], [2, 3, 4]], "attention_mask": [[1, 1, 0], [1, 1, 1]]})
+    idf = model.fit_idf(padded).clone()
+    expected = torch.log(torch.tensor(3.0) / (1 + torch.tensor([0, 1, 2, 1, 1, 0, 0, 0, 0, 0.0]))) + 1
+    torch.testing.assert_close(idf, expected)  # id 0 (padding) counted in no document
+    torch.testing.assert_close(model.fit_idf([[1, 2], [2, 3, 4]]), expected)
+    with pytest.raises(ValueError, match="pass one split"):
+        model.fit_idf(DatasetDict({"train": padded}))
+    with pytest.raises(ValueError, match="needs an 'input_ids' column"):
+        model.fit_idf(padded.remove_columns("input_ids"))

@@ -133,3 +133,48 @@ def test_translation_from_builtin_corpus():
     assert (batch["labels"] == -100).any() or len({len(prepared["train"][i]["labels"]) for i in range(3)}) == 1
     with pytest.raises(ValueError, match="languages"):
         prepare_translation(data, tok, source_lang="en", target_lang="fr")
+
+
+def test_more_file_shapes_load(tmp_path):
+    import gzip
+
+    with gzip.open(tmp_path / "train.jsonl.gz", "wt", encoding="utf-8") as f:  # compressed, found in a directory
+        f.write("\n".join(json.dumps(r) for r in ROWS))
+    data = load_corpus(tmp_path)
+    assert len(data["train"]) + len(data["validation"]) == 40 and set(data["train"].column_names) == {"text", "label"}
+    bom = tmp_path / "bom.txt"  # a Windows editor's UTF-8 byte-order mark is not part of the first line
+    bom.write_text("Über café\nnaïve 北京 😀\nthird\n", encoding="utf-8-sig")
+    rows = load_corpus(bom, validation_fraction=0.34)
+    assert sorted([*rows["train"]["text"], *rows["validation"]["text"]]) == ["naïve 北京 😀", "third", "Über café"]
+    nested = tmp_path / "nested.json"  # rows under one key: load_dataset's field= goes through
+    nested.write_text(json.dumps({"version": 2, "data": ROWS}))
+    assert len(load_corpus(nested, field="data")["train"]) == 36
+    halves = [tmp_path / "a.csv", tmp_path / "b.csv"]  # several files for one split
+    pd.DataFrame(ROWS[:20]).to_csv(halves[0], index=False)
+    pd.DataFrame(ROWS[20:]).to_csv(halves[1], index=False)
+    both = load_corpus({"train": halves, "validation": halves[1]})
+    assert len(both["train"]) == 40 and len(both["validation"]) == 20
+
+
+def test_more_bad_inputs_are_named(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="empty.csv .*is empty"):
+        load_corpus(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("text,label\n")
+    with pytest.raises(ValueError, match="hold no rows"):
+        load_corpus(tmp_path / "header.csv")
+    (tmp_path / "latin.txt").write_bytes("café\nthé\nbière\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="UnicodeDecodeError.*encoding="):
+        load_corpus(tmp_path / "latin.txt")
+    latin = load_corpus(tmp_path / "latin.txt", encoding="latin-1", validation_fraction=0.34)
+    assert sorted([*latin["train"]["text"], *latin["validation"]["text"]]) == ["bière", "café", "thé"]
+    (tmp_path / "nested.json").write_text(json.dumps({"data": ROWS}))
+    with pytest.raises(ValueError, match="field='data'"):
+        load_corpus(tmp_path / "nested.json")
+    (tmp_path / "one.txt").write_text("a single line\n")
+    with pytest.raises(ValueError, match="Cannot hold out validation_fraction=0.1 of the 1 training row"):
+        load_corpus(tmp_path / "one.txt")
+    with pytest.raises(TypeError, match="got int"):
+        load_corpus(3)
+    with pytest.raises(ValueError, match="did you mean 'stdlib-docs'"):
+        load_corpus("stdlib_docs")  # conftest sets HF_HUB_OFFLINE=1

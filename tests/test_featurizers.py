@@ -99,6 +99,17 @@ def test_word_split_equals_python_regex_property(docs, lowercase):
     assert got == [re.findall(r"(?u)\b\w\w+\b", d.lower() if lowercase else d) for d in docs]
 
 
+def test_unicode_case_mapping_matches_python_lower():
+    """Lower-casing follows Python's full case mapping like scikit-learn: final sigma, dotted capital I, ligatures."""
+    docs = ["ΟΔΟΣ ΚΑΙ ΛΟΓΟΣ", "Σσς ΣΑΣ λόγος", "İstanbul İZMİR izmir", "STRASSE Straße ẞ", "ﬁne ǅemal ǄEMAL",
+            "plain ascii words", "日本語 テキスト 😀emoji"] * 2
+    for params in [dict(), dict(ngram_range=(1, 2)), dict(lowercase=False)]:
+        ours, ref = BagOfWords(**params), sklearn_text.CountVectorizer(**params)
+        x, r = ours.fit_transform(docs), ref.fit_transform(docs)
+        assert ours.vocabulary_ == ref.vocabulary_, params
+        np.testing.assert_array_equal(x.toarray(), r.toarray())
+
+
 def test_order_blind():
     """The seeds: "April is the cruelest month" and "the cruelest month is April" get the same vector."""
     bow = BagOfWords(weighting="tfidf").fit(DOCS)
@@ -115,12 +126,27 @@ def test_order_blind():
     assert not np.array_equal(a, b)
 
 
+def test_benchmark_checks_identical_output():
+    """benchmarks/featurizers.py times only output equal to scikit-learn's: a mismatch raises instead of a speed."""
+    from benchmarks.featurizers import compare
+
+    docs = [d for d in DOCS if d] * 5
+    result = compare("tiny", BagOfWords(weighting="tfidf"), sklearn_text.TfidfVectorizer(dtype=np.float32), docs,
+                     target=2.0, repeat=1)
+    assert result["identical"] and result["same_vocabulary"] and result["max_abs_diff"] <= 1e-6
+    with pytest.raises(AssertionError, match="output differs"):
+        compare("tiny", BagOfWords(weighting="tfidf"), sklearn_text.TfidfVectorizer(sublinear_tf=True), docs,
+                target=2.0, repeat=1)
+
+
 def test_most_similar_retrieval():
     bow = BagOfWords(weighting="tfidf").fit(DOCS[:10])
     hits = bow.most_similar("which thread holds the lock?", top_k=3)
     assert hits[0][0] == 3 and hits[0][1] > 0.3
     assert hits[0][1] >= hits[1][1] >= hits[2][1]
     assert bow.most_similar("the network socket address", top_k=1)[0][0] == 4
+    with pytest.raises(ValueError, match="top_k"):
+        bow.most_similar("lock", top_k=-1)
 
 
 def test_estimator_protocol_pickle_pipeline_and_grid_search():
@@ -166,6 +192,12 @@ def test_bad_input_errors():
         BagOfWords(ngram_range=(2, 1)).fit(DOCS)
     with pytest.raises(ValueError, match="Invalid parameter"):
         BagOfWords().set_params(mindf=2)
+    with pytest.raises(TypeError, match="returned a int token"):
+        BagOfWords(lambda doc: [*doc.split(), 3]).fit(["a b"])
+    with pytest.raises(TypeError, match="raw_documents\\[0\\] is a NoneType"):
+        BagOfWords().fit(DOCS).transform([None])
+    with pytest.raises(TypeError, match="iterable of str, got int"):
+        BagOfWords().fit(5)
 
 
 # -- one-hot and embeddings --------------------------------------------------------------------------------------
@@ -186,6 +218,8 @@ def test_one_hot_keeps_order_orthogonal_and_zero_padding():
         OneHot(4)(ids)
     with pytest.raises(TypeError, match="tokenize text first"):
         OneHot(4)("some text")
+    with pytest.raises(ValueError, match="attention_mask has shape"):
+        OneHot(10)(ids, mask[:, :3])
 
 
 def test_one_hot_times_embedding_matrix_is_the_lookup():
@@ -224,3 +258,10 @@ def test_embeddings_from_model_vector_similar_and_encode():
         emb.vector("zzzzqqq")
     with pytest.raises(ValueError, match="pooling"):
         emb.encode(["x"], pooling="median")
+    with pytest.raises(ValueError, match="top_k"):
+        emb.most_similar("the", top_k=0)
+    from nlpseq import BowConfig, BowForSequenceClassification
+
+    with pytest.raises(TypeError, match="no input embedding matrix"):
+        Embeddings.from_model(BowForSequenceClassification(BowConfig(vocab_size=len(tokenizer), num_labels=2)),
+                              tokenizer)

@@ -99,3 +99,70 @@ def test_word_kind_splits_on_spaces_only_and_keeps_line_breaks(texts, tmp_path):
     tokens = tok.convert_ids_to_tokens(tok(SAMPLE)["input_ids"])
     assert tokens[:8] == ["<s>", "Return", "a", "new", "list", "of", "the", "<unk>"]  # "items." is not a word
     assert tokens[8] == "\n" and tokens[9] == "See"  # ... of these docstrings; the line break is a token
+
+
+def test_unigram_and_sentencepiece_too_small_for_the_alphabet(texts):
+    with pytest.raises(ValueError, match=r"smaller than the 4 special tokens plus the alphabet.*use vocab_size >= "):
+        train_tokenizer(texts[:100], kind="unigram", vocab_size=20)
+    with pytest.raises(ValueError, match="raise vocab_size"):
+        train_tokenizer(texts[:100], kind="sentencepiece", vocab_size=20)
+    with pytest.raises(TypeError, match="vocab_size must be an int"):
+        train_tokenizer(texts[:100], kind="wordpiece", vocab_size=300.0)
+    with pytest.raises(TypeError, match="got a NoneType"):  # a missing value among the texts
+        train_tokenizer([*texts[:100], None], kind="wordpiece", vocab_size=300)
+
+
+def test_non_latin_text_round_trips_losslessly(tmp_path):
+    texts = ["北京是中国的首都。", "Über café naïve — ĉu vi?", "emoji 😀 🎉 test", "Ελληνικά κείμενα",
+             "مرحبا بالعالم"] * 10
+    sample = "北京 😀 Ελληνικά café"
+    for kind, size in [("bpe", 300), ("char", None)]:
+        tok = train_tokenizer(texts, kind=kind, vocab_size=size, min_frequency=1)
+        ids = tok(sample)["input_ids"]
+        assert tok.unk_token_id not in ids
+        assert tok.decode(ids, skip_special_tokens=True) == sample
+        tok.save_pretrained(tmp_path / kind)
+        assert AutoTokenizer.from_pretrained(tmp_path / kind)(sample)["input_ids"] == ids
+
+
+def _cli():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tokenizer" / "train_tokenizer.py"
+    spec = importlib.util.spec_from_file_location("train_tokenizer_cli", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_trains_saves_and_reads_an_args_file(tmp_path, capsys):
+    import json
+
+    cli = _cli()
+    out = tmp_path / "tok"
+    cli.main(["--corpus", "number-translation", "--kind", "char", "--vocab_size", "0", "--preset", "seq2seq",
+              "--min_frequency", "1", "--max_samples", "300", "--output_dir", str(out)])
+    assert "char tokenizer (seq2seq preset)" in capsys.readouterr().out
+    tok = AutoTokenizer.from_pretrained(out)
+    assert tok.convert_ids_to_tokens([0, 1, 2, 3]) == ["<pad>", "<s>", "</s>", "<unk>"]
+    assert tok.decode(tok("zweiundvierzig")["input_ids"], skip_special_tokens=True) == "zweiundvierzig"
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"corpus": "stdlib-docs", "kind": "wordpiece", "vocab_size": 500, "preset": "mlm",
+                                "max_samples": 300, "output_dir": str(tmp_path / "wp")}))
+    cli.main([str(args)])
+    assert len(AutoTokenizer.from_pretrained(tmp_path / "wp")) == 500
+
+
+def test_cli_fails_fast_offline_on_a_hub_name(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="HF_HUB_OFFLINE is set"):
+        _cli().main(["--corpus", "someone/some-dataset", "--output_dir", str(tmp_path / "x")])
+    assert time.perf_counter() - start < 5  # no retries against an unreachable Hub
+    with pytest.raises(ValueError, match="needs column"):
+        _cli().main(["--corpus", "stdlib-docs", "--text_column", "body", "--output_dir", str(tmp_path / "x")])

@@ -14,7 +14,8 @@ classifier: a sentence and its shuffled words get the same logits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -86,15 +87,36 @@ class BowForSequenceClassification(BowPreTrainedModel):
         self.post_init()
 
     @torch.no_grad()
-    def fit_idf(self, input_ids: Iterable[Sequence[int]]) -> torch.Tensor:
-        """Set the idf buffer from tokenized documents (e.g. ``dataset["train"]["input_ids"]``) and return it.
+    def fit_idf(self, input_ids: Iterable[Sequence[int]] | object) -> torch.Tensor:
+        """Set the idf buffer from tokenized documents and return it ``(vocab_size,)``.
 
+        ``input_ids``: a tokenized ``datasets.Dataset`` (its ``input_ids`` column; positions its
+        ``attention_mask`` marks as padding are not counted), or any iterable of token-id sequences
+        (``dataset["train"]["input_ids"]``, lists, a ``(batch, seq)`` tensor).
         ``df(v)`` = number of documents containing token ``v``; ``idf(v) = ln((1 + n) / (1 + df(v))) + 1``.
         """
+        masks = None
+        columns = getattr(input_ids, "column_names", None)  # a datasets.Dataset (duck-typed: no datasets import here)
+        if columns is not None:
+            if isinstance(columns, dict):
+                raise ValueError(f"fit_idf got a DatasetDict with splits {sorted(columns)}; pass one split, e.g. "
+                                 "data['train'].")
+            if "input_ids" not in columns:
+                raise ValueError(f"fit_idf needs an 'input_ids' column, the dataset has {columns}; tokenize it first.")
+            masks = input_ids["attention_mask"] if "attention_mask" in columns else None
+            input_ids = input_ids["input_ids"]
         df = torch.zeros(self.config.vocab_size, dtype=torch.float64)
         n_docs = 0
-        for ids in input_ids:
-            ids = torch.as_tensor(ids, dtype=torch.long)
+        for ids, mask in zip(input_ids, masks if masks is not None else itertools.repeat(None)):
+            if isinstance(ids, (str, bytes, Mapping)):
+                raise TypeError(f"document {n_docs} is a {type(ids).__name__}, not a sequence of token ids; "
+                                "tokenize the texts first (tokenizer(texts)['input_ids']).")
+            ids = torch.as_tensor(ids)
+            if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+                raise TypeError(f"document {n_docs} holds {ids.dtype} values, not integer token ids.")
+            ids = ids.long().reshape(-1)
+            if mask is not None:
+                ids = ids[torch.as_tensor(mask).reshape(-1).bool()]
             if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
                 raise ValueError(f"document {n_docs} has token ids outside [0, {self.config.vocab_size}); the "
                                  "tokenizer does not match config.vocab_size (use vocab_size=len(tokenizer)).")
