@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from huggingface_hub import HfApi, ModelCard, ModelCardData
+from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 #: class-name suffix -> the Auto class that loads it
@@ -51,19 +51,48 @@ def _usage(repo_id: str, auto: str, model: PreTrainedModel) -> str:
     )
 
 
+#: result-key prefix -> dataset split, for the card's ``model-index``
+SPLIT_OF_PREFIX = {"eval_": "validation", "test_": "test"}
+#: result keys that describe the run, not the model
+NOT_METRICS = ("runtime", "per_second", "epoch")
+
+
+def _eval_results(results: dict, task: str | None, datasets: list[str] | None) -> list[EvalResult]:
+    """``eval_*`` / ``test_*`` numbers of ``all_results.json`` as ``model-index`` entries (needs a task and dataset)."""
+    if not task or not datasets:
+        return []
+    out = []
+    for key, value in sorted(results.items()):
+        prefix = next((p for p in SPLIT_OF_PREFIX if key.startswith(p)), None)
+        if prefix is None or any(word in key for word in NOT_METRICS) or not isinstance(value, int | float):
+            continue
+        name = key[len(prefix):]
+        out.append(EvalResult(task_type=task, dataset_type=datasets[0], dataset_name=datasets[0],
+                              dataset_split=SPLIT_OF_PREFIX[prefix], metric_type=name, metric_name=name,
+                              metric_value=float(value)))
+    return out
+
+
 def model_card(model: PreTrainedModel, repo_id: str, results: dict | None = None,
                datasets: list[str] | None = None, description: str = "") -> ModelCard:
-    """A ``huggingface_hub.ModelCard`` with metadata, the config, the results and usage snippets."""
+    """A ``huggingface_hub.ModelCard`` with metadata, the config, the results and usage snippets.
+
+    Metadata: library, license, tags, pipeline tag, ``datasets``, and the ``eval_*``/``test_*`` numbers of
+    ``results`` (``all_results.json``) as ``metrics`` names plus a ``model-index`` (when a dataset is named).
+    """
     auto = auto_class_name(model)
     config = model.config
     results = results or {}
+    task = {"AutoModelForCausalLM": "text-generation", "AutoModelForSeq2SeqLM": "translation",
+            "AutoModelForSequenceClassification": "text-classification",
+            "AutoModelForTokenClassification": "token-classification",
+            "AutoModelForMaskedLM": "fill-mask"}.get(auto)
+    evals = _eval_results(results, task, datasets)
     data = ModelCardData(
         library_name="transformers", license="apache-2.0", datasets=datasets or None,
-        tags=["nlpseq", config.model_type, "custom_code", "from-scratch"],
-        pipeline_tag={"AutoModelForCausalLM": "text-generation", "AutoModelForSeq2SeqLM": "translation",
-                      "AutoModelForSequenceClassification": "text-classification",
-                      "AutoModelForTokenClassification": "token-classification",
-                      "AutoModelForMaskedLM": "fill-mask"}.get(auto),
+        tags=["nlpseq", config.model_type, "custom_code", "from-scratch"], pipeline_tag=task,
+        metrics=sorted({e.metric_type for e in evals}) or None, model_name=repo_id if evals else None,
+        eval_results=evals or None,
     )
     params = sum(p.numel() for p in model.parameters())
     rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
@@ -104,9 +133,14 @@ def export_for_hub(model: PreTrainedModel, output_dir: str | Path, tokenizer: Pr
     """Write a Hub-ready folder: config with ``auto_map``, safetensors, source files, tokenizer, model card."""
     output_dir = Path(output_dir)
     auto = auto_class_name(model)
-    type(model.config).register_for_auto_class()
-    type(model).register_for_auto_class(auto)
-    model.save_pretrained(output_dir)
+    config_class, model_class = type(model.config), type(model)
+    before = config_class._auto_class, model_class._auto_class
+    config_class.register_for_auto_class()
+    model_class.register_for_auto_class(auto)
+    try:
+        model.save_pretrained(output_dir)
+    finally:  # the registration is class-wide: later plain saves in this process must not copy source files
+        config_class._auto_class, model_class._auto_class = before
     if tokenizer is not None:
         tokenizer.save_pretrained(output_dir)
     card = model_card(model, repo_id or output_dir.name, results=results, datasets=datasets, description=description)

@@ -7,6 +7,8 @@ A recipe (``recipes/*.py``) is ~50 lines: parse ``ModelArguments``, ``DataArgume
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 import math
 import os
@@ -18,6 +20,8 @@ from itertools import groupby
 from pathlib import Path
 
 import torch
+import yaml
+from datasets import DatasetDict, Translation, Value
 from transformers import (
     AutoConfig,
     AutoTokenizer,
@@ -108,7 +112,11 @@ def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
     if len(argv) == 1 and argv[0].endswith(".json"):
         parsed = parser.parse_json_file(os.path.abspath(argv[0]))
     elif len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        parsed = parser.parse_yaml_file(os.path.abspath(argv[0]))
+        values = yaml.safe_load(Path(argv[0]).read_text()) or {}
+        # YAML 1.1 reads a bare `no`/`yes` as a boolean; for a non-boolean field (save_strategy: no) it meant the word
+        not_bool = {f.name for t in dataclass_types for f in dataclasses.fields(t) if "bool" not in str(f.type)}
+        values = {k: ("yes" if v else "no") if isinstance(v, bool) and k in not_bool else v for k, v in values.items()}
+        parsed = parser.parse_dict(values)
     else:
         if distributed_cpu and "--use_cpu" not in argv and any(t is TrainingArguments or issubclass(
                 t, TrainingArguments) for t in dataclass_types):
@@ -141,6 +149,69 @@ def check_arguments(model_args: ModelArguments, training_args, task: str) -> Non
             and os.environ.get("HF_HUB_OFFLINE") == "1":
         raise FileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local folder and "
                                 "HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint directory")
+    overrides = parse_overrides(model_args.config_overrides)
+    if model_args.model_name_or_path:
+        model_type = AutoConfig.from_pretrained(model_args.model_name_or_path).model_type
+        if model_type != family["model_type"]:
+            owner = next((f for f, tasks in FAMILIES.items() if tasks["model_type"] == model_type), model_type)
+            raise ValueError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} model but "
+                             f"--model_family is {model_args.model_family!r}; pass --model_family {owner}")
+    else:  # an unknown size or a config of another family fails here, before the tokenizer is trained
+        model_type = json.loads(config_file(model_args).read_text()).get("model_type", family["model_type"])
+        if model_type != family["model_type"]:
+            raise ValueError(f"--config_name {model_args.config_name} is a {model_type!r} config but --model_family "
+                             f"is {model_args.model_family!r}; pass a {family['model_type']} config or the matching "
+                             "--model_family")
+    _check_override_keys(family["model_type"], overrides)
+
+
+def config_file(model_args: ModelArguments) -> Path:
+    """``--config_name``: a config.json path, else ``recipes/configs/<family>-<size>.json``."""
+    path = Path(model_args.config_name)
+    if not path.is_file():
+        path = CONFIGS_DIR / f"{model_args.model_family}-{model_args.config_name}.json"
+    if not path.is_file():
+        sizes = sorted(p.stem.split("-")[-1] for p in CONFIGS_DIR.glob(f"{model_args.model_family}-*.json"))
+        raise FileNotFoundError(f"No config {model_args.config_name!r} for {model_args.model_family}; use a "
+                                f"size in {sizes} or a config.json path")
+    return path
+
+
+def _check_override_keys(model_type: str, overrides: dict) -> None:
+    """A misspelt ``--config_overrides`` key would be stored on the config and silently ignored: refuse it."""
+    known = set(AutoConfig.for_model(model_type).to_dict())
+    unknown = [k for k in overrides if k not in known]
+    if unknown:
+        hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
+        hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
+        raise ValueError(f"--config_overrides key(s) {unknown} are not {model_type} config fields"
+                         f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid ones")
+
+
+def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> DatasetDict:
+    """The source/target languages must exist: as keys of a ``translation`` column or as two columns.
+
+    Returns ``data``, with a Hub ``datasets.Translation`` feature (WMT, OPUS, IWSLT) cast to a plain struct of
+    strings, the form ``prepare_translation`` reads.
+    """
+    feature = data["train"].features.get("translation")
+    if isinstance(feature, Translation):
+        data = data.cast_column("translation", {lang: Value("string") for lang in feature.languages})
+    train = data["train"]
+    wanted = [data_args.source_lang, data_args.target_lang]
+    if "translation" in train.column_names:
+        langs = sorted(train[0]["translation"]) if len(train) else []
+        missing = [lang for lang in wanted if lang not in langs]
+        if missing:
+            raise ValueError(f"The 'translation' column has languages {langs}, not {missing}; pass "
+                             "--source_lang/--target_lang from those")
+    else:
+        missing = [c for c in wanted if c not in train.column_names]
+        if missing:
+            raise ValueError(f"Translation needs a 'translation' column or one column per language; {missing} "
+                             f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
+                             "two text columns")
+    return data
 
 
 def last_complete_checkpoint(output_dir: str) -> str | None:
@@ -225,14 +296,7 @@ def build_config(model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase,
     if model_args.model_name_or_path:
         config = AutoConfig.from_pretrained(model_args.model_name_or_path, **overrides)
     else:
-        path = Path(model_args.config_name)
-        if not path.is_file():
-            path = CONFIGS_DIR / f"{model_args.model_family}-{model_args.config_name}.json"
-        if not path.is_file():
-            sizes = sorted(p.stem.split("-")[-1] for p in CONFIGS_DIR.glob(f"{model_args.model_family}-*.json"))
-            raise FileNotFoundError(f"No config {model_args.config_name!r} for {model_args.model_family}; use a "
-                                    f"size in {sizes} or a config.json path")
-        values = {**json.loads(path.read_text()), **overrides}
+        values = {**json.loads(config_file(model_args).read_text()), **overrides}
         values.pop("model_type", None)
         if "vocab_size" in values and values["vocab_size"] != len(tokenizer):
             raise ValueError(f"The config's vocab_size={values['vocab_size']} does not match the tokenizer's "
@@ -328,7 +392,10 @@ def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(trainer.args.output_dir)
         model = trainer.accelerator.unwrap_model(trainer.model)
+        dataset = str(data_args.dataset_name)
+        if Path(dataset).exists():  # a local path is no Hub dataset id (and would leak the machine's layout)
+            dataset, description = None, f"{description} Trained on local data `{Path(dataset).name}`."
         card = model_card(model, Path(trainer.args.output_dir).name, results=metrics,
-                          datasets=[str(data_args.dataset_name)], description=description)
+                          datasets=[dataset] if dataset else None, description=description)
         card.save(Path(trainer.args.output_dir) / "README.md")
     return metrics

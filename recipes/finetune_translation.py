@@ -22,6 +22,7 @@ from nlpseq.training import (
     build_config,
     build_model,
     check_arguments,
+    check_translation_columns,
     finish,
     load_data,
     load_or_train_tokenizer,
@@ -52,6 +53,7 @@ def main(argv=None) -> dict:
     check_arguments(model_args, training_args, "translation")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
+    data = check_translation_columns(data, data_args)
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "translation", training_args.output_dir)
     with training_args.main_process_first(desc="tokenize"):

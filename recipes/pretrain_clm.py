@@ -12,6 +12,7 @@ tokenizer, ``all_results.json`` (with ``eval_perplexity``) and a model card into
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq import group_texts, tokenize_dataset
+from nlpseq.data import require_columns
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
     check_arguments(model_args, training_args, "clm")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
+    require_columns(data["train"], [data_args.text_column], "language-model pretraining")
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "clm", training_args.output_dir)
     config = build_config(model_args, tokenizer)

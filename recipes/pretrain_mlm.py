@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments, set_seed
 
 from nlpseq import group_texts, tokenize_dataset
+from nlpseq.data import require_columns
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -38,6 +39,7 @@ def main(argv=None) -> dict:
     check_arguments(model_args, training_args, "mlm")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
+    require_columns(data["train"], [data_args.text_column], "language-model pretraining")
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "mlm", training_args.output_dir)
     config = build_config(model_args, tokenizer)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from huggingface_hub import ModelCard
 from transformers import AutoConfig, AutoTokenizer
 
 from nlpseq import models
@@ -28,7 +29,8 @@ class ShareArguments:
     hub_model_id: str | None = field(default=None, metadata={"help": "user/name on the Hub"})
     push_to_hub: bool = field(default=False, metadata={"help": "upload (token from HF_TOKEN or the login cache)"})
     private: bool = field(default=False)
-    dataset_name: str | None = field(default=None, metadata={"help": "dataset named in the model card"})
+    dataset_name: str | None = field(default=None, metadata={
+        "help": "dataset named in the model card (default: the one in the run's own card)"})
 
 
 def main(argv=None) -> Path:
@@ -45,8 +47,11 @@ def main(argv=None) -> Path:
     kept = {k: v for k, v in results.items() if k.startswith(("eval_", "test_")) and "runtime" not in k
             and "per_second" not in k}
     tokenizer = AutoTokenizer.from_pretrained(run)
+    datasets = [args.dataset_name] if args.dataset_name else None
+    if datasets is None and (run / "README.md").is_file():  # the card the recipe wrote names its dataset
+        datasets = ModelCard.load(run / "README.md").data.datasets
     folder = export_for_hub(model, args.output_dir, tokenizer=tokenizer, repo_id=args.hub_model_id or run.name,
-                            results=kept, datasets=[args.dataset_name] if args.dataset_name else None)
+                            results=kept, datasets=datasets)
     print(f"Hub-ready folder: {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
     if args.push_to_hub:
         print(f"Pushed: {push_folder(folder, args.hub_model_id, private=args.private)}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 from transformers import (
     AutoModelForCausalLM,
@@ -44,6 +45,12 @@ def mlm_run(tmp_path_factory):
     return out, results
 
 
+@pytest.fixture(scope="module")
+def clm_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("clm")
+    return out, _run(pretrain_clm, out, "--model_family", "decoder", "--max_steps", "2", "--block_size", "32")
+
+
 def test_pretrain_clm_writes_results_and_a_loadable_model(tmp_path):
     results = _run(pretrain_clm, tmp_path, "--model_family", "decoder", "--max_steps", "6", "--block_size", "32")
     saved = json.loads((tmp_path / "all_results.json").read_text())
@@ -75,7 +82,7 @@ def test_finetune_classification_from_pretrained_checkpoint(mlm_run, tmp_path):
     assert torch.corrcoef(torch.stack([tuned.flatten(), pretrained.flatten()]))[0, 1] > 0.9
 
 
-@pytest.mark.parametrize("family", ["bow", "recurrent", "decoder"])
+@pytest.mark.parametrize("family", ["bow", "recurrent", "encoder", "decoder"])
 def test_finetune_classification_from_scratch(family, tmp_path):
     results = _run(finetune_classification, tmp_path, "--model_family", family, "--max_steps", "4",
                    "--max_length", "64")
@@ -83,6 +90,38 @@ def test_finetune_classification_from_scratch(family, tmp_path):
     assert 0 <= results["eval_accuracy"] <= 1
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     assert model.config.model_type == f"nlpseq-{family}" and model.config.num_labels == 7
+
+
+def test_finetune_classification_from_a_pretrained_decoder(clm_run, tmp_path):
+    clm_dir, _ = clm_run
+    results = _run(finetune_classification, tmp_path, "--model_family", "decoder", "--model_name_or_path",
+                   str(clm_dir), "--max_steps", "1", "--learning_rate", "1e-9")
+    assert {"eval_accuracy", "eval_f1"} <= set(results)
+    pretrained, tuned = load_file(clm_dir / "model.safetensors"), load_file(tmp_path / "model.safetensors")
+    shared = [k for k in pretrained if k in tuned]
+    assert len(shared) >= len(pretrained) - 1  # every body weight (all but the LM head) came over ...
+    for name in shared:  # ... unchanged by one step at lr 1e-9
+        torch.testing.assert_close(tuned[name], pretrained[name], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_one_file_of_arguments_with_config_overrides(suffix, tmp_path):
+    """A recurrent LM from a JSON/YAML file of every argument, its size changed by --config_overrides."""
+    import yaml
+
+    flags = dict(zip(COMMON[::2], COMMON[1::2]))
+    args = {k.lstrip("-"): json.loads(v) if v[0].isdigit() or v == "true" else v for k, v in flags.items()} | {
+        "model_family": "recurrent", "config_overrides": "cell=gru,hidden_size=24,num_hidden_layers=2",
+        "output_dir": str(tmp_path / "run"), "max_steps": 2, "block_size": 32, "disable_tqdm": True}
+    file = tmp_path / f"args{suffix}"
+    # in YAML a bare `no` is the boolean false; for save_strategy the word was meant
+    file.write_text(json.dumps(args) if suffix == ".json" else yaml.safe_dump(args).replace("'no'", "no"))
+    results = pretrain_clm.main([str(file)])
+    assert {"train_loss", "eval_loss", "eval_perplexity"} <= set(results)
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "run")
+    assert (model.config.model_type, model.config.cell, model.config.hidden_size,
+            model.config.num_hidden_layers) == ("nlpseq-recurrent", "gru", 24, 2)
+    assert model.config.vocab_size == 400  # from the file's vocab_size
 
 
 @pytest.mark.parametrize("family", ["recurrent-seq2seq", "transformer-seq2seq"])
@@ -99,6 +138,32 @@ def test_finetune_translation(family, tmp_path):
     assert out.shape[0] == 1 and out[0, 0] == tok.bos_token_id
 
 
+def test_finetune_translation_direction_from_flags(tmp_path):
+    data = tmp_path / "pairs.csv"  # two flat language columns, unicode, the direction chosen by the flags
+    data.write_text("fr,es\n" + "".join(f"numéro {i} ça,número {i} eñe\n" for i in range(40)))
+    results = _run(finetune_translation, tmp_path / "run", "--model_family", "recurrent-seq2seq", "--dataset_name",
+                   str(data), "--source_lang", "es", "--target_lang", "fr", "--tokenizer_kind", "char",
+                   "--vocab_size", "0", "--max_steps", "2", "--max_length", "32")
+    assert {"train_loss", "eval_loss"} <= set(results)
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert "es->fr" in card and "local data `pairs.csv`" in card and str(tmp_path) not in card
+
+
+def test_finetune_translation_reads_a_hub_translation_feature(tmp_path, monkeypatch):
+    """WMT-style Hub datasets type their column as ``datasets.Translation``; the recipe must read it."""
+    from datasets import Dataset, DatasetDict, Features, Translation
+
+    features = Features({"translation": Translation(languages=["de", "en"])})
+    rows = {"translation": [{"en": f"number {i}", "de": f"Zahl {i}"} for i in range(40)]}
+    hub_like = DatasetDict(train=Dataset.from_dict(rows, features=features),
+                           validation=Dataset.from_dict(rows, features=features).select(range(8)))
+    monkeypatch.setattr(finetune_translation, "load_data", lambda data_args, seed: hub_like)
+    results = _run(finetune_translation, tmp_path, "--model_family", "transformer-seq2seq", "--source_lang", "de",
+                   "--target_lang", "en", "--tokenizer_kind", "char", "--vocab_size", "0", "--max_steps", "2")
+    assert {"train_loss", "eval_loss"} <= set(results)
+    assert "a" in AutoTokenizer.from_pretrained(tmp_path).get_vocab()  # the tokenizer saw the text
+
+
 def test_tokenizer_cli(tmp_path, capsys):
     sys.path.insert(0, str(ROOT / "tokenizer"))
     import train_tokenizer as cli
@@ -108,6 +173,12 @@ def test_tokenizer_cli(tmp_path, capsys):
     tok = AutoTokenizer.from_pretrained(tmp_path)
     assert "ß" in tok.get_vocab() and "w" in tok.get_vocab()  # both languages of the translation column
     assert f"of {len(tok)} tokens" in capsys.readouterr().out
+
+    file = tmp_path / "args.json"  # the documented one-file form, as the presets in tokenizer/presets are used
+    file.write_text(json.dumps({"corpus": "number-translation", "kind": "word", "vocab_size": 0, "preset": "seq2seq",
+                                "min_frequency": 1, "output_dir": str(tmp_path / "word")}))
+    cli.main(["--args_file", str(file)])
+    assert {"fifty-seven", "siebenundfünfzig"} <= set(AutoTokenizer.from_pretrained(tmp_path / "word").get_vocab())
 
 
 @pytest.mark.parametrize(
@@ -119,12 +190,26 @@ def test_tokenizer_cli(tmp_path, capsys):
         (finetune_classification, ["--label_column", "topic"], ValueError, r"needs column\(s\) \['topic'\]"),
         (pretrain_clm, ["--resume_from_checkpoint", "/no/such/checkpoint-5"], FileNotFoundError, "does not exist"),
         (pretrain_clm, ["--block_size", "100000"], ValueError, "longer than the model's"),
+        (pretrain_clm, ["--text_column", "body"], ValueError, r"needs column\(s\) \['body'\]"),
+        (pretrain_clm, ["--config_name", "huge"], FileNotFoundError, r"No config 'huge' .*\['base', 'small', 'tiny'\]"),
+        (pretrain_clm, ["--config_name", str(ROOT / "recipes/configs/encoder-tiny.json")], ValueError,
+         "is a 'nlpseq-encoder' config but --model_family is 'decoder'"),
+        (pretrain_clm, ["--config_overrides", "hiden_size=32"], ValueError, "did you mean 'hidden_size'"),
+        (finetune_translation, ["--model_family", "recurrent-seq2seq", "--dataset_name", "number-translation",
+                                "--source_lang", "fr"], ValueError, r"has languages \['de', 'en'\], not \['fr'\]"),
     ],
 )
 def test_bad_input_fails_before_training(tmp_path, module, args, error, match):
     with pytest.raises(error, match=match):
         _run(module, tmp_path, "--max_steps", "2", *args)
     assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_checkpoint_of_another_family_is_refused(mlm_run, tmp_path):
+    mlm_dir, _ = mlm_run
+    with pytest.raises(ValueError, match="holds a 'nlpseq-encoder' model but --model_family is 'decoder'"):
+        _run(finetune_classification, tmp_path, "--model_family", "decoder", "--model_name_or_path", str(mlm_dir))
+    assert not list(tmp_path.iterdir())  # refused before the data, the tokenizer or the model
 
 
 def _recipe_cmd(out, *extra, launcher=(sys.executable,)):
@@ -149,6 +234,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (killed / "all_results.json").exists()  # it really died mid-training
+    checkpoint = {p.name for p in (killed / "checkpoint-10").iterdir()}
+    assert "model.safetensors" in checkpoint and not {n for n in checkpoint if n.startswith("pytorch_model")}
 
     subprocess.run(_recipe_cmd(killed, *steps, "--resume_from_checkpoint", "last"), env=_env(), check=True,
                    capture_output=True)
@@ -210,7 +297,16 @@ def test_share_model_folder_loads_without_nlpseq(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"]["AutoModelForCausalLM"] == "modeling_decoder.DecoderForCausalLM"
     card = (folder / "README.md").read_text()
-    assert "trust_remote_code=True" in card and "eval_loss" in card and "stdlib-docs" in card
+    assert "trust_remote_code=True" in card and "import nlpseq" in card
+    meta = ModelCard.load(folder / "README.md").data
+    assert (meta.library_name, meta.pipeline_tag, meta.datasets) == ("transformers", "text-generation", ["stdlib-docs"])
+    assert {"nlpseq", "nlpseq-decoder", "custom_code"} <= set(meta.tags)
+    assert {"loss", "perplexity"} <= set(meta.metrics)
+    results = json.loads((run / "all_results.json").read_text())
+    index = {(e.dataset_split, e.metric_type): e.metric_value for e in meta.eval_results}
+    assert index[("validation", "perplexity")] == pytest.approx(results["eval_perplexity"])
+    assert index[("validation", "loss")] == pytest.approx(results["eval_loss"])
+    assert not {k for _, k in index if "runtime" in k or "per_second" in k}
 
     out = subprocess.run([sys.executable, "-c", FRESH_LOAD, str(folder), str(tmp_path / "logits.pt")],
                          cwd=tmp_path, env=_env(), capture_output=True, text=True, check=True)
@@ -220,3 +316,48 @@ def test_share_model_folder_loads_without_nlpseq(tmp_path):
     with torch.no_grad():
         expected = AutoModelForCausalLM.from_pretrained(run).eval()(**ids).logits
     assert torch.equal(torch.load(tmp_path / "logits.pt"), expected)
+
+
+class FakeHfApi:
+    """Stands in for ``huggingface_hub.HfApi``: records what the push would send."""
+
+    calls: list = []
+
+    def __init__(self, token=None):
+        self.calls.append(("init", token))
+
+    def create_repo(self, repo_id, private=False, exist_ok=False):
+        self.calls.append(("create_repo", repo_id, private, exist_ok))
+
+    def upload_folder(self, folder_path, repo_id, commit_message):
+        self.calls.append(("upload_folder", folder_path, repo_id))
+        return f"https://huggingface.co/{repo_id}/commit/abc"
+
+
+def test_push_to_hub_takes_the_token_from_the_environment_and_never_prints_it(clm_run, tmp_path, monkeypatch,
+                                                                              capsys, caplog):
+    import share_model
+
+    import nlpseq.hub
+
+    run, _ = clm_run
+    secret = "hf_SECRETtoken1234567890"
+    monkeypatch.setenv("HF_TOKEN", secret)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(nlpseq.hub, "HfApi", FakeHfApi)
+    FakeHfApi.calls = []
+    with pytest.raises(ValueError, match="needs --hub_model_id"):
+        share_model.main(["--run_dir", str(run), "--output_dir", str(tmp_path / "hub"), "--push_to_hub", "true"])
+    folder = share_model.main(["--run_dir", str(run), "--output_dir", str(tmp_path / "hub"), "--push_to_hub", "true",
+                               "--hub_model_id", "someone/tiny-gpt", "--private", "true"])
+    assert FakeHfApi.calls == [("init", secret), ("create_repo", "someone/tiny-gpt", True, True),
+                               ("upload_folder", str(folder), "someone/tiny-gpt")]
+    printed = capsys.readouterr()
+    assert "someone/tiny-gpt" in printed.out
+    assert secret not in printed.out + printed.err + caplog.text
+    assert secret not in "".join(p.read_text(errors="ignore") for p in folder.iterdir())
+    assert ModelCard.load(folder / "README.md").data.datasets == ["stdlib-docs"]  # taken from the run's own card
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
+        nlpseq.hub.push_folder(folder, "someone/tiny-gpt")
