@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Translation, Value, load_dataset
 from datasets import List as DatasetList
 from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
@@ -347,12 +347,14 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
                         num_proc: int | None = None) -> DatasetDict:
     """Tokenize source and target (``tokenizer(src, text_target=tgt)``) into ``input_ids`` and ``labels``.
 
-    Reads the HF layout ``{"translation": {"en": ..., "de": ...}}``, or two flat columns named after the
-    languages. ``DataCollatorForSeq2Seq(tokenizer, model=model)`` then pads and adds ``decoder_input_ids``.
+    Reads the HF layout ``{"translation": {"en": ..., "de": ...}}`` (a struct of strings, or the
+    ``datasets.Translation`` feature of Hub corpora such as WMT), or two flat columns named after the languages.
+    ``DataCollatorForSeq2Seq(tokenizer, model=model)`` then pads and adds ``decoder_input_ids``.
     """
     names = data["train"].column_names
     if translation_column in names:
-        langs = set(data["train"].features[translation_column])
+        feature = data["train"].features[translation_column]
+        langs = set(feature.languages if isinstance(feature, Translation) else feature)
         if not {source_lang, target_lang} <= langs:
             raise ValueError(f"Column {translation_column!r} has languages {sorted(langs)}, not "
                              f"{source_lang!r} -> {target_lang!r}; pass --source_lang/--target_lang from those")

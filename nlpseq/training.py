@@ -2,7 +2,8 @@
 
 A recipe (``recipes/*.py``) is ~50 lines: parse ``ModelArguments``, ``DataArguments`` and the transformers
 ``TrainingArguments`` (or ``Seq2SeqTrainingArguments``) with ``HfArgumentParser``, call these helpers, run the
-``Trainer``. Every check here runs *before* training starts, so a bad flag costs seconds, not an epoch.
+``Trainer`` (or ``Seq2SeqTrainer``) defined here: the transformers one with pickle-free checkpoints. Every
+check here runs *before* training starts, so a bad flag costs seconds, not an epoch.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from itertools import groupby
 from pathlib import Path
 
 import torch
+import transformers
 import yaml
-from datasets import DatasetDict, Translation, Value
+from datasets import DatasetDict
 from transformers import (
     AutoConfig,
     AutoTokenizer,
@@ -34,6 +36,7 @@ from transformers import (
 )
 
 from . import models
+from .checkpointing import SafetensorsCheckpointMixin
 from .data import load_corpus, require_columns
 from .hub import model_card
 from .tokenization import train_tokenizer
@@ -188,15 +191,8 @@ def _check_override_keys(model_type: str, overrides: dict) -> None:
                          f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid ones")
 
 
-def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> DatasetDict:
-    """The source/target languages must exist: as keys of a ``translation`` column or as two columns.
-
-    Returns ``data``, with a Hub ``datasets.Translation`` feature (WMT, OPUS, IWSLT) cast to a plain struct of
-    strings, the form ``prepare_translation`` reads.
-    """
-    feature = data["train"].features.get("translation")
-    if isinstance(feature, Translation):
-        data = data.cast_column("translation", {lang: Value("string") for lang in feature.languages})
+def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> None:
+    """The source/target languages must exist: as keys of a ``translation`` column or as two columns."""
     train = data["train"]
     wanted = [data_args.source_lang, data_args.target_lang]
     if "translation" in train.column_names:
@@ -211,7 +207,6 @@ def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> Da
             raise ValueError(f"Translation needs a 'translation' column or one column per language; {missing} "
                              f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
                              "two text columns")
-    return data
 
 
 def last_complete_checkpoint(output_dir: str) -> str | None:
@@ -318,6 +313,14 @@ def build_model(model_args: ModelArguments, config: PretrainedConfig, task: str)
     if model_args.model_name_or_path:
         return model_class.from_pretrained(model_args.model_name_or_path, config=config)
     return model_class(config)
+
+
+class Trainer(SafetensorsCheckpointMixin, transformers.Trainer):
+    """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``)."""
+
+
+class Seq2SeqTrainer(SafetensorsCheckpointMixin, transformers.Seq2SeqTrainer):
+    """``transformers.Seq2SeqTrainer`` whose checkpoints hold safetensors and JSON only."""
 
 
 class TimeLimitCallback(TrainerCallback):

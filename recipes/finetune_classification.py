@@ -12,13 +12,14 @@ Reports accuracy and macro-F1 (offline ``evaluate`` modules from ``nlpseq.metric
 split, and on the test split when there is one, into ``all_results.json``.
 """
 
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
 
 from nlpseq import metrics, prepare_classification
 from nlpseq.data import require_columns
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
+    Trainer,
     build_config,
     build_model,
     check_arguments,

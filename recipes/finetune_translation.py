@@ -13,12 +13,13 @@ evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact mat
 """
 
 import numpy as np
-from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments, set_seed
+from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, set_seed
 
 from nlpseq import metrics, prepare_translation
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
+    Seq2SeqTrainer,
     build_config,
     build_model,
     check_arguments,
@@ -53,7 +54,7 @@ def main(argv=None) -> dict:
     check_arguments(model_args, training_args, "translation")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
-    data = check_translation_columns(data, data_args)
+    check_translation_columns(data, data_args)
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "translation", training_args.output_dir)
     with training_args.main_process_first(desc="tokenize"):

@@ -9,13 +9,14 @@ the same command runs under ``torchrun --nproc_per_node N`` or ``accelerate laun
 tokenizer, ``all_results.json`` (with ``eval_perplexity``) and a model card into ``--output_dir``.
 """
 
-from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import DataCollatorForLanguageModeling, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
+    Trainer,
     build_config,
     build_model,
     check_arguments,

@@ -10,13 +10,14 @@ The masking is ``DataCollatorForLanguageModeling(mlm_probability=0.15)``. Writes
 
 from dataclasses import dataclass, field
 
-from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments, set_seed
+from transformers import DataCollatorForLanguageModeling, TrainingArguments, set_seed
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
+    Trainer,
     build_config,
     build_model,
     check_arguments,

@@ -3,6 +3,7 @@ import json
 import pandas as pd
 import pytest
 import torch
+from datasets import Dataset, DatasetDict, Features, Translation
 from transformers import DataCollatorForLanguageModeling, DataCollatorForSeq2Seq, DataCollatorWithPadding
 
 from nlpseq import (
@@ -133,6 +134,22 @@ def test_translation_from_builtin_corpus():
     assert (batch["labels"] == -100).any() or len({len(prepared["train"][i]["labels"]) for i in range(3)}) == 1
     with pytest.raises(ValueError, match="languages"):
         prepare_translation(data, tok, source_lang="en", target_lang="fr")
+
+
+def test_translation_from_a_hub_translation_feature():
+    """WMT-style Hub datasets type the column as ``datasets.Translation``, which is no dict of languages."""
+    features = Features({"translation": Translation(languages=["de", "en"])})
+    rows = [{"en": "one two", "de": "eins zwei"}, {"en": "three", "de": "drei"}]
+    data = DatasetDict(train=Dataset.from_dict({"translation": rows}, features=features))
+    tok = train_tokenizer([r[lang] for r in rows for lang in ("en", "de")], kind="char", vocab_size=None,
+                          preset="seq2seq", min_frequency=1)
+    prepared = prepare_translation(data, tok, source_lang="de", target_lang="en")
+    assert prepared["train"].column_names == ["input_ids", "attention_mask", "labels"]
+    decoded = [(tok.decode(r["input_ids"], skip_special_tokens=True), tok.decode(r["labels"], skip_special_tokens=True))
+               for r in prepared["train"]]
+    assert decoded == [("eins zwei", "one two"), ("drei", "three")]
+    with pytest.raises(ValueError, match=r"has languages \['de', 'en'\], not 'de' -> 'fr'"):
+        prepare_translation(data, tok, source_lang="de", target_lang="fr")
 
 
 def test_more_file_shapes_load(tmp_path):

@@ -235,7 +235,9 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     proc.wait()
     assert not (killed / "all_results.json").exists()  # it really died mid-training
     checkpoint = {p.name for p in (killed / "checkpoint-10").iterdir()}
-    assert "model.safetensors" in checkpoint and not {n for n in checkpoint if n.startswith("pytorch_model")}
+    assert {"model.safetensors", "optimizer.safetensors", "scheduler.safetensors", "rng_state.safetensors",
+            "training_args.json"} <= checkpoint
+    assert not {n for n in checkpoint if n.endswith((".pt", ".pth", ".bin", ".pkl"))}  # no pickles to resume from
 
     subprocess.run(_recipe_cmd(killed, *steps, "--resume_from_checkpoint", "last"), env=_env(), check=True,
                    capture_output=True)
@@ -251,9 +253,13 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     single[single.index("--per_device_train_batch_size") + 1] = "8"
     subprocess.run(single, env=_env(), check=True, capture_output=True)
     torchrun = (sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517")
-    double = _recipe_cmd(tmp_path / "two", *steps, "--ddp_find_unused_parameters", "false", launcher=torchrun)
+    double = _recipe_cmd(tmp_path / "two", *steps, "--ddp_find_unused_parameters", "false", "--save_strategy",
+                         "steps", "--save_steps", "5", launcher=torchrun)
     double[double.index("--per_device_train_batch_size") + 1] = "4"
     subprocess.run(double, env=_env(), check=True, capture_output=True)
+    checkpoint = {p.name for p in (tmp_path / "two" / "checkpoint-5").iterdir()}  # one RNG file per process
+    assert {"optimizer.safetensors", "rng_state_0.safetensors", "rng_state_1.safetensors"} <= checkpoint
+    assert not {n for n in checkpoint if n.endswith((".pt", ".pth", ".bin", ".pkl"))}
 
     def losses(run):
         state = json.loads((tmp_path / run / "trainer_state.json").read_text())
