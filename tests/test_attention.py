@@ -7,6 +7,7 @@ import torch
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+import nlpseq.models.attention as attention_module
 from nlpseq.models.attention import MultiHeadAttention, eager_attention_forward, make_attention_mask
 from nlpseq.models.configuration_decoder import DecoderConfig
 from nlpseq.models.configuration_encoder import EncoderConfig
@@ -115,6 +116,39 @@ def test_rotary_scores_depend_only_on_distance():
 
     assert score(5, 2) == pytest.approx(score(13, 10), abs=1e-5)
     assert score(5, 2) != pytest.approx(score(5, 4), abs=1e-3)
+
+
+@pytest.mark.parametrize("cross", [False, True], ids=["self", "cross"])
+def test_fused_projection_equals_separate_products(monkeypatch, cross):
+    """[Q K V] = X [W_Q W_K W_V] (one matmul, taken for mid-sized inputs) gives the three separate products'
+    outputs and gradients; the size window decides only which path runs."""
+    torch.manual_seed(0)
+    config = tiny(EncoderConfig)
+    attention = MultiHeadAttention(config, layer_idx=0, is_cross_attention=cross)
+    x = torch.randn(4, 32, 32, requires_grad=True)                        # 128 rows: inside the fusing window
+    memory = torch.randn(4, 16, 32, requires_grad=True) if cross else None
+    calls = []
+    original = torch.nn.functional.linear
+    monkeypatch.setattr(torch.nn.functional, "linear",
+                        lambda i, w, b=None: calls.append(w.shape[0]) or original(i, w, b))
+
+    def run(min_rows, max_elements):
+        monkeypatch.setattr(attention_module, "FUSE_MIN_ROWS", min_rows)
+        monkeypatch.setattr(attention_module, "FUSE_MAX_ELEMENTS", max_elements)
+        calls.clear()
+        out = attention(x, key_value_states=memory)[0]
+        grads = torch.autograd.grad(out.square().sum(), [x, *([memory] if cross else []), *attention.parameters()])
+        return out, grads, list(calls)
+
+    fused_out, fused_grads, fused_calls = run(64, 2**20)
+    separate_out, separate_grads, separate_calls = run(10**9, 2**20)
+    too_big_out, _, too_big_calls = run(64, 1000)                           # fused output would exceed the cap
+    assert fused_calls == ([32, 64, 32] if cross else [96, 32])            # Q, [K V], O  or  [Q K V], O
+    assert separate_calls == too_big_calls == [32, 32, 32, 32]
+    torch.testing.assert_close(fused_out, separate_out, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(too_big_out, separate_out, atol=0, rtol=0)
+    for fused, separate in zip(fused_grads, separate_grads):
+        torch.testing.assert_close(fused, separate, atol=1e-5, rtol=1e-5)
 
 
 def test_cross_attention_keys_are_computed_once_and_cached():

@@ -28,8 +28,11 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from .positions import apply_rotary_pos_emb
 
-#: fuse the Q/K/V products into one matrix multiply from this many input rows (batch x seq) on
+#: fuse the Q/K/V products into one matrix multiply from this many input rows (batch x seq) on ...
 FUSE_MIN_ROWS = 64
+#: ... while the fused output has fewer elements than this (rows x 3 hidden; 4 MB in float32): beyond it each product is
+#: large enough on its own, and concatenating the weights and splitting the gradients costs more than it saves
+FUSE_MAX_ELEMENTS = 2**20
 
 
 def eager_attention_forward(
@@ -152,11 +155,14 @@ class MultiHeadAttention(nn.Module):
         ``[Q K V] = X [W_Q W_K W_V] + [b_Q b_K b_V]`` gives the same numbers as three separate products, but one
         large matrix multiply is faster than three small ones (GPT-2 stores the weights fused for this reason;
         we keep them separate so the parameters read like the equations and load from any checkpoint). Wrapped
-        projections (e.g. PEFT's LoRA layers) are called one by one so their own forward still runs, and so
-        are small inputs (a generation step), where copying the weights together costs more than it saves.
+        projections (e.g. PEFT's LoRA layers) are called one by one so their own forward still runs, and so are
+        inputs where fusing does not pay: a generation step (too few rows: copying the weights together costs
+        more than it saves) and large batches (``FUSE_MAX_ELEMENTS``: each product already runs at full speed,
+        and the concatenation plus the gradient split in backward only add memory traffic).
         """
         rows = x.numel() // x.shape[-1]
-        if (len(projections) == 1 or rows < FUSE_MIN_ROWS
+        fused_elements = rows * sum(p.weight.shape[0] for p in projections)
+        if (len(projections) == 1 or rows < FUSE_MIN_ROWS or fused_elements >= FUSE_MAX_ELEMENTS
                 or any(type(p) is not nn.Linear or p.bias is None for p in projections)):
             return tuple(self._split_heads(p(x)) for p in projections)
         weight = torch.cat([p.weight for p in projections])
