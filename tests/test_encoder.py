@@ -149,3 +149,24 @@ def test_trainer_mlm_on_stdlib_docs_beats_unigram_entropy(tmp_path):
     reloaded = AutoModelForMaskedLM.from_pretrained(tmp_path / "model").eval()
     x = torch.tensor([blocks["validation"][0]["input_ids"]])
     assert torch.equal(reloaded(x).logits, model.eval()(x).logits)
+
+
+def test_cpu_dropout_keeps_with_probability_1_minus_p_and_rescales():
+    """The blocks' CPU dropout (a uniform draw and a comparison) is dropout: kept elements scaled by 1/(1-p),
+    dropped ones zero, about 1-p of them kept, the gradient through the same mask, identity in eval mode."""
+    from nlpseq.models.transformer_blocks import Dropout
+
+    torch.manual_seed(0)
+    dropout = Dropout(0.25)
+    x = torch.ones(200, 500, requires_grad=True)
+    y = dropout(x)
+    kept = y != 0
+    assert torch.equal(y[kept], torch.full_like(y[kept], 1 / 0.75))
+    assert abs(kept.float().mean().item() - 0.75) < 0.005                  # 100k draws: std 0.0014
+    (grad,) = torch.autograd.grad(y.sum(), x)
+    assert torch.equal(grad, y.detach())                                    # d(x * mask / 0.75)/dx = mask / 0.75
+    assert torch.equal(dropout.eval()(x), x)
+    torch.manual_seed(1)
+    first = Dropout(0.25)(x)
+    torch.manual_seed(1)
+    assert torch.equal(Dropout(0.25)(x), first)                            # seeded: reproducible masks
