@@ -64,15 +64,31 @@ def test_builtin_passes_options():
     assert set(data["train"]["k"]) == {5}
 
 
+#: a bad data file -> the error that names it: (file name, content or None for a missing file, error, message)
+BAD_FILES = [
+    ("missing.csv", None, FileNotFoundError, "Data file not found"),
+    ("sheet.xlsx", "x", ValueError, "Unsupported file extension"),
+    ("empty.txt", "\n\n", ValueError, "empty or missing train split"),
+    ("empty.csv", "", ValueError, "empty.csv .*is empty"),
+    ("header.csv", "text,label\n", ValueError, "hold no rows"),
+    ("latin.txt", "café\nthé\nbière\n".encode("latin-1"), ValueError, "UnicodeDecodeError.*encoding="),
+    ("nested.json", json.dumps({"data": ROWS}), ValueError, "field='data'"),
+    ("one.txt", "a single line\n", ValueError, "Cannot hold out validation_fraction=0.1 of the 1 training row"),
+]
+
+
+@pytest.mark.parametrize("name, content, error, message", BAD_FILES, ids=[case[0] for case in BAD_FILES])
+def test_bad_files_are_named(tmp_path, name, content, error, message):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(error, match=message):
+        load_corpus(path)
+
+
 def test_bad_inputs(tmp_path, monkeypatch):
-    with pytest.raises(FileNotFoundError, match="Data file not found"):
-        load_corpus(tmp_path / "missing.csv")
-    (tmp_path / "sheet.xlsx").write_text("x")
-    with pytest.raises(ValueError, match="Unsupported file extension"):
-        load_corpus(tmp_path / "sheet.xlsx")
-    (tmp_path / "empty.txt").write_text("\n\n")
-    with pytest.raises(ValueError, match="empty or missing train split"):
-        load_corpus(tmp_path / "empty.txt")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ValueError, match="neither a built-in corpus"):
         load_corpus("some-user/some-dataset")
@@ -173,24 +189,10 @@ def test_more_file_shapes_load(tmp_path):
     assert len(both["train"]) == 40 and len(both["validation"]) == 20
 
 
-def test_more_bad_inputs_are_named(tmp_path):
-    (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(ValueError, match="empty.csv .*is empty"):
-        load_corpus(tmp_path / "empty.csv")
-    (tmp_path / "header.csv").write_text("text,label\n")
-    with pytest.raises(ValueError, match="hold no rows"):
-        load_corpus(tmp_path / "header.csv")
+def test_encoding_fix_and_bad_names(tmp_path):
     (tmp_path / "latin.txt").write_bytes("café\nthé\nbière\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="UnicodeDecodeError.*encoding="):
-        load_corpus(tmp_path / "latin.txt")
     latin = load_corpus(tmp_path / "latin.txt", encoding="latin-1", validation_fraction=0.34)
     assert sorted([*latin["train"]["text"], *latin["validation"]["text"]]) == ["bière", "café", "thé"]
-    (tmp_path / "nested.json").write_text(json.dumps({"data": ROWS}))
-    with pytest.raises(ValueError, match="field='data'"):
-        load_corpus(tmp_path / "nested.json")
-    (tmp_path / "one.txt").write_text("a single line\n")
-    with pytest.raises(ValueError, match="Cannot hold out validation_fraction=0.1 of the 1 training row"):
-        load_corpus(tmp_path / "one.txt")
     with pytest.raises(TypeError, match="got int"):
         load_corpus(3)
     with pytest.raises(ValueError, match="did you mean 'stdlib-docs'"):
