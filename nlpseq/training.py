@@ -39,10 +39,10 @@ from . import models
 from .checkpointing import SafetensorsCheckpointMixin
 from .data import load_corpus, require_columns
 from .hub import model_card
+from .presets import SIZES, preset, training_defaults
 from .tokenization import train_tokenizer
 
 TRAINER_STATE = "trainer_state.json"
-CONFIGS_DIR = Path(__file__).resolve().parents[1] / "recipes" / "configs"
 
 #: family -> model_type and the head class for each task (looked up in nlpseq.models when needed)
 FAMILIES: dict[str, dict[str, str]] = {
@@ -70,7 +70,8 @@ class ModelArguments:
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "start from a saved checkpoint directory (fine-tuning) instead of scratch"})
     config_name: str = field(default="tiny", metadata={
-        "help": "size preset (tiny | small | base, from recipes/configs/<family>-<size>.json) or a config.json path"})
+        "help": "size preset (tiny | small | base, from nlpseq/presets/<family>.json: the model size and the training "
+                "hyper-parameters that make it learn) or a config.json path"})
     config_overrides: str | None = field(default=None, metadata={
         "help": "comma-separated key=value pairs applied to the config, e.g. 'cell=gru,hidden_size=64'"})
     tokenizer_name: str | None = field(default=None, metadata={
@@ -102,8 +103,11 @@ class DataArguments:
                 "stream; held-out split = the last validation_fraction of the text)"})
 
 
-def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
+def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None = None) -> tuple:
     """``HfArgumentParser`` over the given dataclasses; a single ``.json``/``.yaml`` argument is a file of them.
+
+    With ``task`` (a recipe's), the size preset's training defaults fill every ``TrainingArguments`` flag the
+    user did not pass (see ``nlpseq.presets``), and one line names what was applied.
 
     Under ``torchrun``/``accelerate launch`` on a machine without a GPU the Trainer silently trains every
     process alone on all the data unless ``use_cpu`` is set, so CPU-only distributed runs get
@@ -111,25 +115,67 @@ def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
     """
     parser = HfArgumentParser(dataclass_types)
     argv = list(sys.argv[1:] if argv is None else argv)
+    values = _read_args_file(argv, dataclass_types)
     distributed_cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        parsed = parser.parse_json_file(os.path.abspath(argv[0]))
-    elif len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        values = yaml.safe_load(Path(argv[0]).read_text()) or {}
-        # YAML 1.1 reads a bare `no`/`yes` as a boolean; for a non-boolean field (save_strategy: no) it meant the word
-        not_bool = {f.name for t in dataclass_types for f in dataclasses.fields(t) if "bool" not in str(f.type)}
-        values = {k: ("yes" if v else "no") if isinstance(v, bool) and k in not_bool else v for k, v in values.items()}
-        parsed = parser.parse_dict(values)
-    else:
-        if distributed_cpu and "--use_cpu" not in argv and any(t is TrainingArguments or issubclass(
-                t, TrainingArguments) for t in dataclass_types):
-            argv += ["--use_cpu", "true"]
-        parsed = parser.parse_args_into_dataclasses(args=argv)
+    if values is None and distributed_cpu and "--use_cpu" not in argv and any(
+            issubclass(t, TrainingArguments) for t in dataclass_types):
+        argv += ["--use_cpu", "true"]
+    parsed = parser.parse_dict(values) if values is not None else parser.parse_args_into_dataclasses(args=argv)
+    model_args = next((a for a in parsed if isinstance(a, ModelArguments)), None)
+    if task and model_args is not None:
+        given = set(values) if values is not None else _flags_given(argv)
+        fields = {f.name for t in dataclass_types for f in dataclasses.fields(t)}
+        defaults = {k: v for k, v in recipe_defaults(model_args, task).items() if k in fields and k not in given}
+        if defaults:
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"nlpseq: {model_args.model_family} training defaults applied (pass a flag to change one): "
+                      + ", ".join(f"{k}={v}" for k, v in defaults.items()), flush=True)
+            parsed = parser.parse_dict({**defaults, **values}) if values is not None else \
+                parser.parse_args_into_dataclasses(args=[*_as_flags(defaults), *argv])
     for args in parsed:
         if distributed_cpu and isinstance(args, TrainingArguments) and args.world_size == 1:
             raise ValueError("Launched with WORLD_SIZE>1 on a machine without a GPU but the Trainer sees one "
                              "process: add \"use_cpu\": true to the arguments file")
     return parsed
+
+
+def _read_args_file(argv: list[str], dataclass_types) -> dict | None:
+    """The values of a single ``.json``/``.yaml`` argument file, or None when ``argv`` holds flags."""
+    if len(argv) != 1 or not argv[0].endswith((".json", ".yaml", ".yml")):
+        return None
+    if argv[0].endswith(".json"):
+        return json.loads(Path(argv[0]).read_text())
+    values = yaml.safe_load(Path(argv[0]).read_text()) or {}
+    # YAML 1.1 reads a bare `no`/`yes` as a boolean; for a non-boolean field (save_strategy: no) it meant the word
+    not_bool = {f.name for t in dataclass_types for f in dataclasses.fields(t) if "bool" not in str(f.type)}
+    return {k: ("yes" if v else "no") if isinstance(v, bool) and k in not_bool else v for k, v in values.items()}
+
+
+def _flags_given(argv: list[str]) -> set[str]:
+    """Field names the command line sets: ``--lr_x 1``, ``--lr-x=1`` and ``--no_flag`` all count."""
+    names = {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
+    return names | {n[3:] for n in names if n.startswith("no_")}
+
+
+def _as_flags(values: dict) -> list[str]:
+    return [item for key, value in values.items() for item in (f"--{key}", str(value))]
+
+
+def recipe_defaults(model_args: ModelArguments, task: str) -> dict:
+    """The preset's ``TrainingArguments`` values for this family and size (``{}`` for an unknown family or size:
+    ``check_arguments`` then names the problem). A checkpoint gets the fine-tuning values of its nearest size."""
+    family = model_args.model_family
+    if family not in FAMILIES or task not in FAMILIES[family]:
+        return {}
+    if model_args.model_name_or_path:
+        saved = Path(model_args.model_name_or_path) / "config.json"
+        hidden = json.loads(saved.read_text()).get("hidden_size") if saved.is_file() else None
+        return training_defaults(family, None, task, finetune=True, hidden_size=hidden)
+    if model_args.config_name in SIZES:
+        return training_defaults(family, model_args.config_name, task)
+    path = Path(model_args.config_name)
+    hidden = json.loads(path.read_text()).get("hidden_size") if path.is_file() else None
+    return training_defaults(family, None, task, hidden_size=hidden) if path.is_file() else {}
 
 
 def check_arguments(model_args: ModelArguments, training_args, task: str) -> None:
@@ -160,7 +206,7 @@ def check_arguments(model_args: ModelArguments, training_args, task: str) -> Non
             raise ValueError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} model but "
                              f"--model_family is {model_args.model_family!r}; pass --model_family {owner}")
     else:  # an unknown size or a config of another family fails here, before the tokenizer is trained
-        model_type = json.loads(config_file(model_args).read_text()).get("model_type", family["model_type"])
+        model_type = preset_config(model_args).get("model_type", family["model_type"])
         if model_type != family["model_type"]:
             raise ValueError(f"--config_name {model_args.config_name} is a {model_type!r} config but --model_family "
                              f"is {model_args.model_family!r}; pass a {family['model_type']} config or the matching "
@@ -168,16 +214,16 @@ def check_arguments(model_args: ModelArguments, training_args, task: str) -> Non
     _check_override_keys(family["model_type"], overrides)
 
 
-def config_file(model_args: ModelArguments) -> Path:
-    """``--config_name``: a config.json path, else ``recipes/configs/<family>-<size>.json``."""
+def preset_config(model_args: ModelArguments, task: str | None = None) -> dict:
+    """``--config_name``: the config values of a size preset (``nlpseq/presets``, with ``task``'s changes), or
+    of a config.json path."""
     path = Path(model_args.config_name)
-    if not path.is_file():
-        path = CONFIGS_DIR / f"{model_args.model_family}-{model_args.config_name}.json"
-    if not path.is_file():
-        sizes = sorted(p.stem.split("-")[-1] for p in CONFIGS_DIR.glob(f"{model_args.model_family}-*.json"))
-        raise FileNotFoundError(f"No config {model_args.config_name!r} for {model_args.model_family}; use a "
-                                f"size in {sizes} or a config.json path")
-    return path
+    if path.is_file():
+        return json.loads(path.read_text())
+    if model_args.config_name not in SIZES and model_args.config_name.endswith(".json"):
+        raise FileNotFoundError(f"--config_name {model_args.config_name} does not exist; give a config.json path "
+                                f"or a size preset in {list(SIZES)}")
+    return preset(model_args.model_family, model_args.config_name, task)["config"]
 
 
 def _check_override_keys(model_type: str, overrides: dict) -> None:
@@ -284,14 +330,16 @@ def parse_overrides(text: str | None) -> dict:
     return out
 
 
-def build_config(model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase, **task_fields) -> PretrainedConfig:
-    """The size preset (or checkpoint config) + overrides + the tokenizer's vocabulary and special-token ids."""
+def build_config(model_args: ModelArguments, tokenizer: PreTrainedTokenizerBase, task: str | None = None,
+                 **task_fields) -> PretrainedConfig:
+    """The size preset (with ``task``'s changes; or the checkpoint's config) + overrides + the tokenizer's
+    vocabulary and special-token ids + ``task_fields``."""
     family = FAMILIES[model_args.model_family]
     overrides = parse_overrides(model_args.config_overrides)
     if model_args.model_name_or_path:
         config = AutoConfig.from_pretrained(model_args.model_name_or_path, **overrides)
     else:
-        values = {**json.loads(config_file(model_args).read_text()), **overrides}
+        values = {**preset_config(model_args, task), **overrides}
         values.pop("model_type", None)
         if "vocab_size" in values and values["vocab_size"] != len(tokenizer):
             raise ValueError(f"The config's vocab_size={values['vocab_size']} does not match the tokenizer's "

@@ -85,9 +85,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         state = json.loads((out / name / "trainer_state.json").read_text())
         histories[name] = [(h["step"], h["loss"]) for h in state["log_history"] if "loss" in h]
 
-    lm = ["--dataset_name", "stdlib-docs", "--config_name", "tiny", "--block_size", "64",
-          "--per_device_train_batch_size", "16", "--learning_rate", "2e-3", "--vocab_size", "2000",
-          "--warmup_steps", "20"]
+    # no learning-rate, batch-size or init flags: every run trains on its size preset's defaults (nlpseq.presets)
+    lm = ["--dataset_name", "stdlib-docs", "--config_name", "tiny", "--block_size", "64", "--vocab_size", "2000"]
     run("2. Pretrain a tiny GPT-style decoder by next-token prediction", pretrain_clm, "decoder-clm",
         "eval_perplexity", ["--model_family", "decoder", "--max_steps", steps(400), *lm])
     tok = AutoTokenizer.from_pretrained(out / "decoder-clm")
@@ -101,23 +100,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "eval_perplexity", ["--model_family", "encoder", "--tokenizer_kind", "wordpiece",
                             "--max_steps", steps(300), *lm])
 
-    cls = ["--dataset_name", "stdlib-docs", "--per_device_train_batch_size", "32", "--max_length", "128"]
+    cls = ["--dataset_name", "stdlib-docs", "--max_length", "128"]
     run("4a. Topic classifier: bag of words (TF-IDF + linear)", finetune_classification, "bow-cls",
         "eval_accuracy", ["--model_family", "bow", "--config_name", "tiny", "--num_train_epochs", "8",
-                          "--learning_rate", "5e-2", "--tokenizer_kind", "wordpiece", "--vocab_size", "4000", *cls])
+                          "--tokenizer_kind", "wordpiece", "--vocab_size", "4000", *cls])
     run("4b. Topic classifier: LSTM (many-to-one)", finetune_classification, "lstm-cls", "eval_accuracy",
-        ["--model_family", "recurrent", "--config_name", "tiny",
-         "--config_overrides", "cell=lstm,classifier_pooling=mean",
-         "--max_steps", steps(300), "--learning_rate", "1e-2", "--tokenizer_kind", "wordpiece",
-         "--vocab_size", "4000", *cls])
+        ["--model_family", "recurrent", "--config_name", "tiny", "--max_steps", steps(300),
+         "--tokenizer_kind", "wordpiece", "--vocab_size", "4000", *cls])
     run("4c. Topic classifier: the pretrained encoder, fine-tuned", finetune_classification, "encoder-cls",
         "eval_accuracy", ["--model_family", "encoder", "--model_name_or_path", str(out / "encoder-mlm"),
-                          "--config_overrides", "classifier_pooling=mean", "--max_steps", steps(300),
-                          "--learning_rate", "3e-3", *cls])
+                          "--max_steps", steps(300), *cls])
 
     mt = ["--dataset_name", "number-translation", "--source_lang", "en", "--target_lang", "de",
           "--tokenizer_kind", "char", "--vocab_size", "0", "--config_name", "tiny", "--max_length", "96",
-          "--per_device_train_batch_size", "32", "--learning_rate", "3e-3", "--max_eval_samples", "200",
+          "--max_eval_samples", "200",
           "--predict_with_generate", "true", "--generation_num_beams", "1"]
     run("5a. Translator: LSTM encoder-decoder with attention (English -> German numbers)",
         finetune_translation, "lstm-mt", "eval_exact_match",

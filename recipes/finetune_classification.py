@@ -12,7 +12,7 @@ Reports accuracy and macro-F1 (offline ``evaluate`` modules from ``nlpseq.metric
 split, and on the test split when there is one, into ``all_results.json``.
 """
 
-from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
+from transformers import DataCollatorWithPadding, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq import metrics, prepare_classification
 from nlpseq.data import require_columns
@@ -31,8 +31,10 @@ from nlpseq.training import (
 )
 
 
-def main(argv=None) -> dict:
-    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv)
+def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
+    """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
+    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments,
+                                                      argv=argv, task="classification")
     check_arguments(model_args, training_args, "classification")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
@@ -43,7 +45,7 @@ def main(argv=None) -> dict:
         data = prepare_classification(data, tokenizer, data_args.text_column, data_args.label_column,
                                       max_length=data_args.max_length)
     names = data["train"].features["labels"].names
-    config = build_config(model_args, tokenizer, id2label=dict(enumerate(names)),
+    config = build_config(model_args, tokenizer, "classification", id2label=dict(enumerate(names)),
                           label2id={n: i for i, n in enumerate(names)})
     model = build_model(model_args, config, "classification")
     if hasattr(model, "fit_idf"):  # bag of words: document frequencies come from the training set
@@ -51,7 +53,7 @@ def main(argv=None) -> dict:
 
     trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                      compute_metrics=metrics.classification_metrics())
+                      compute_metrics=metrics.classification_metrics(), callbacks=callbacks)
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     results = {**result.metrics, **trainer.evaluate()}
     if "test" in data:

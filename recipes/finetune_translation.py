@@ -13,7 +13,7 @@ evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact mat
 """
 
 import numpy as np
-from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, set_seed
+from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, TrainerCallback, set_seed
 
 from nlpseq import metrics, prepare_translation
 from nlpseq.training import (
@@ -48,9 +48,10 @@ def translation_metrics(tokenizer):
     return compute
 
 
-def main(argv=None) -> dict:
+def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
+    """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, Seq2SeqTrainingArguments,
-                                                      argv=argv)
+                                                      argv=argv, task="translation")
     check_arguments(model_args, training_args, "translation")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
@@ -60,7 +61,7 @@ def main(argv=None) -> dict:
     with training_args.main_process_first(desc="tokenize"):
         data = prepare_translation(data, tokenizer, data_args.source_lang, data_args.target_lang,
                                    max_source_length=data_args.max_length, max_target_length=data_args.max_length)
-    config = build_config(model_args, tokenizer, decoder_start_token_id=tokenizer.bos_token_id)
+    config = build_config(model_args, tokenizer, "translation", decoder_start_token_id=tokenizer.bos_token_id)
     model = build_model(model_args, config, "translation")
     model.generation_config.max_length = training_args.generation_max_length or data_args.max_length
     model.generation_config.num_beams = training_args.generation_num_beams or 1
@@ -69,7 +70,7 @@ def main(argv=None) -> dict:
                              eval_dataset=data["validation"], processing_class=tokenizer,
                              data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
                              compute_metrics=translation_metrics(tokenizer)
-                             if training_args.predict_with_generate else None)
+                             if training_args.predict_with_generate else None, callbacks=callbacks)
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     results = {**result.metrics, **trainer.evaluate()}
     if "test" in data:

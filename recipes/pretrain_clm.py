@@ -31,14 +31,15 @@ from nlpseq.training import (
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer`` (e.g.
     ``TimeLimitCallback(10)`` for a wall-clock budget)."""
-    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv)
+    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments,
+                                                      argv=argv, task="clm")
     check_arguments(model_args, training_args, "clm")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "clm", training_args.output_dir)
-    config = build_config(model_args, tokenizer)
+    config = build_config(model_args, tokenizer, "clm")
     limit = getattr(config, "max_position_embeddings", None)
     if limit is not None and data_args.block_size > limit:
         raise ValueError(f"--block_size {data_args.block_size} is longer than the model's {limit} positions; "

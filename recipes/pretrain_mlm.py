@@ -10,7 +10,7 @@ The masking is ``DataCollatorForLanguageModeling(mlm_probability=0.15)``. Writes
 
 from dataclasses import dataclass, field
 
-from transformers import DataCollatorForLanguageModeling, TrainingArguments, set_seed
+from transformers import DataCollatorForLanguageModeling, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
@@ -34,16 +34,17 @@ class MaskingArguments:
     mlm_probability: float = field(default=0.15, metadata={"help": "fraction of tokens selected for prediction"})
 
 
-def main(argv=None) -> dict:
+def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
+    """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
     model_args, data_args, mask_args, training_args = parse_args(
-        ModelArguments, DataArguments, MaskingArguments, TrainingArguments, argv=argv)
+        ModelArguments, DataArguments, MaskingArguments, TrainingArguments, argv=argv, task="mlm")
     check_arguments(model_args, training_args, "mlm")
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "mlm", training_args.output_dir)
-    config = build_config(model_args, tokenizer)
+    config = build_config(model_args, tokenizer, "mlm")
     if data_args.block_size > config.max_position_embeddings:
         raise ValueError(f"--block_size {data_args.block_size} is longer than the model's "
                          f"{config.max_position_embeddings} positions; lower --block_size")
@@ -54,7 +55,8 @@ def main(argv=None) -> dict:
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mask_args.mlm_probability,
                                                seed=training_args.seed)
     trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
-                      eval_dataset=blocks["validation"], processing_class=tokenizer, data_collator=collator)
+                      eval_dataset=blocks["validation"], processing_class=tokenizer, data_collator=collator,
+                      callbacks=callbacks)
     result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
     metrics = {**result.metrics, **trainer.evaluate()}
     return finish(trainer, metrics, tokenizer, data_args, "An encoder pretrained by masked-token prediction.",

@@ -191,8 +191,8 @@ def test_tokenizer_cli(tmp_path, capsys):
         (pretrain_clm, ["--resume_from_checkpoint", "/no/such/checkpoint-5"], FileNotFoundError, "does not exist"),
         (pretrain_clm, ["--block_size", "100000"], ValueError, "longer than the model's"),
         (pretrain_clm, ["--text_column", "body"], ValueError, r"needs column\(s\) \['body'\]"),
-        (pretrain_clm, ["--config_name", "huge"], FileNotFoundError, r"No config 'huge' .*\['base', 'small', 'tiny'\]"),
-        (pretrain_clm, ["--config_name", str(ROOT / "recipes/configs/encoder-tiny.json")], ValueError,
+        (pretrain_clm, ["--config_name", "huge"], ValueError, r"No 'huge' preset .*\['base', 'small', 'tiny'\]"),
+        (pretrain_clm, ["--config_name", "ENCODER_CONFIG"], ValueError,
          "is a 'nlpseq-encoder' config but --model_family is 'decoder'"),
         (pretrain_clm, ["--config_overrides", "hiden_size=32"], ValueError, "did you mean 'hidden_size'"),
         (finetune_translation, ["--model_family", "recurrent-seq2seq", "--dataset_name", "number-translation",
@@ -200,6 +200,9 @@ def test_tokenizer_cli(tmp_path, capsys):
     ],
 )
 def test_bad_input_fails_before_training(tmp_path, module, args, error, match):
+    encoder_config = tmp_path / "encoder-config.json"
+    encoder_config.write_text(json.dumps({"model_type": "nlpseq-encoder", "hidden_size": 32}))
+    args = [str(encoder_config) if a == "ENCODER_CONFIG" else a for a in args]
     with pytest.raises(error, match=match):
         _run(module, tmp_path, "--max_steps", "2", *args)
     assert not (tmp_path / "model.safetensors").exists()

@@ -20,7 +20,7 @@ from nlpseq.models.modeling_transformer_seq2seq import (
 
 TOL = 1e-4
 VARIANTS = [
-    {},                                                                           # the 2017 paper: post-norm
+    {"norm_position": "post"},                                                    # the 2017 paper: post-norm
     {"norm_position": "pre", "position_embedding_type": "rotary", "hidden_act": "gelu"},
     {"share_encoder_decoder_embeddings": False, "decoder_vocab_size": 37, "position_embedding_type": "learned"},
 ]

@@ -91,6 +91,7 @@ def collect() -> None:
             lines.append(f"| {r['model']} | {r['metric']} | {_fmt(r['value'])} | {r['target']} | {met} | "
                          f"{r.get('published', '')} | {r.get('train_seconds', 0) / 60:.1f} min |")
         comments = [f"- **{r['model']}**: {r['comment']}" for r in data["rows"] if r.get("comment")]
+        comments += [f"- {r['model']}: {r['facts']}" for r in data["rows"] if r.get("facts")]
         lines += [""] + comments + ([""] if comments else [])
         if data.get("notes"):
             lines += [data["notes"].strip(), ""]

@@ -1,0 +1,130 @@
+"""The GPU check: one prepared run, at most 10 minutes on one CUDA GPU, one summary table.
+
+    bash benchmarks/gpu_check.sh                       # the wrapper: picks python, wheels, PYTHONPATH
+    python -m benchmarks.gpu_check --data_dir DIR      # the same, directly
+
+1. every recipe (each family x task) for 50 steps in bf16 on the built-in corpora: steps/s and the loss;
+2. the decoder's model-FLOPs utilisation at GPT-2 small's shape (``benchmarks.transformer.decoder_mfu``);
+3. Tiny Shakespeare for 3 minutes at nanoGPT's GPU shape (6 layers x 384, 6 heads, context 256, batch 64,
+   dropout 0.2, lr 1e-3; nanoGPT reports val 1.47 in about 3 minutes on an A100), through
+   ``recipes/pretrain_clm.py`` with a wall-clock budget.
+
+Writes ``gpu_check.json`` and ``gpu_check.md`` into ``--output_dir`` (default ``$OUT`` when set, else
+``benchmarks/results``). Without CUDA it says so and exits with status 2 before any work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+NEEDS_CUDA = ("benchmarks/gpu_check needs a CUDA GPU: torch.cuda.is_available() is False on this machine. "
+              "Run it where a GPU is lent (the device tool's `run`), e.g. `bash benchmarks/gpu_check.sh`.")
+COMMON = ["--bf16", "true", "--report_to", "none", "--save_strategy", "no", "--disable_tqdm", "true", "--seed", "0",
+          "--logging_steps", "10", "--per_device_eval_batch_size", "64", "--max_eval_samples", "256"]
+CLS = ["--dataset_name", "stdlib-docs", "--max_length", "128", "--vocab_size", "4000"]
+LM = ["--dataset_name", "stdlib-docs", "--block_size", "128", "--vocab_size", "4000"]
+MT = ["--dataset_name", "number-translation", "--tokenizer_kind", "char", "--vocab_size", "0",
+      "--predict_with_generate", "true", "--max_length", "64"]
+#: (recipe module, family, data flags, metric reported)
+RECIPES = [("pretrain_clm", "decoder", LM, "eval_loss"), ("pretrain_clm", "recurrent", LM, "eval_loss"),
+           ("pretrain_mlm", "encoder", ["--tokenizer_kind", "wordpiece", *LM], "eval_loss"),
+           *[("finetune_classification", f, CLS, "eval_accuracy") for f in ("bow", "recurrent", "encoder", "decoder")],
+           ("finetune_translation", "recurrent-seq2seq", MT, "eval_exact_match"),
+           ("finetune_translation", "transformer-seq2seq", MT, "eval_exact_match")]
+#: nanoGPT's config/train_shakespeare_char.py shape, as recipe flags
+SHAKESPEARE = ["--model_family", "decoder", "--config_name", "small", "--config_overrides",
+               "hidden_size=384,num_hidden_layers=6,num_attention_heads=6,intermediate_size=1536,"
+               "max_position_embeddings=257,hidden_dropout_prob=0.2,attention_probs_dropout_prob=0.2",
+               "--tokenizer_kind", "char", "--vocab_size", "0", "--sample_by", "document", "--block_size", "257",
+               "--per_device_train_batch_size", "64", "--learning_rate", "1e-3", "--max_steps", "5000",
+               "--warmup_steps", "100", "--lr_scheduler_type", "cosine_with_min_lr",
+               "--lr_scheduler_kwargs", '{"min_lr": 1e-4}', "--adam_beta2", "0.99", "--weight_decay", "0.1",
+               "--eval_strategy", "no", "--dataloader_num_workers", "4"]
+
+
+def run_recipes(steps: int, work: Path) -> list[dict]:
+    sys.path.insert(0, str(ROOT / "recipes"))
+    rows = []
+    for module_name, family, data, metric in RECIPES:
+        module = __import__(module_name)
+        start = time.perf_counter()
+        try:
+            results = module.main([*COMMON, *data, "--model_family", family, "--max_steps", str(steps),
+                                   "--output_dir", str(work / f"{module_name}-{family}")])
+            rows.append({"check": f"{module_name} --model_family {family}", "steps": steps,
+                         "steps_per_s": steps / results["train_runtime"], "metric": metric,
+                         "value": results[metric], "seconds": time.perf_counter() - start})
+        except Exception as error:  # one failing recipe must not hide the others' results
+            rows.append({"check": f"{module_name} --model_family {family}", "error": repr(error)[:300]})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def run_mfu() -> list[dict]:
+    from benchmarks.transformer import decoder_mfu
+
+    result = decoder_mfu(torch.cuda.get_device_name(0))
+    if result is None:
+        return [{"check": "decoder MFU", "error": f"no bf16 peak known for {torch.cuda.get_device_name(0)}"}]
+    return [{"check": result["name"], "metric": "MFU", "value": result["mfu"],
+             "tokens_per_s": result["tokens_per_second"]}]
+
+
+def run_shakespeare(data_dir: Path, minutes: float, work: Path) -> list[dict]:
+    sys.path.insert(0, str(ROOT / "recipes"))
+    import pretrain_clm
+
+    from nlpseq.training import TimeLimitCallback
+
+    text = data_dir / "tinyshakespeare" / "input.txt"
+    if not text.is_file():
+        return [{"check": "Tiny Shakespeare 6x384", "error": f"{text} not found: pass --data_dir"}]
+    start = time.perf_counter()
+    results = pretrain_clm.main([*COMMON[:-2], *SHAKESPEARE, "--dataset_name", str(text),
+                                 "--output_dir", str(work / "shakespeare")], callbacks=[TimeLimitCallback(minutes)])
+    return [{"check": f"Tiny Shakespeare 6x384 ctx 256, {minutes:g} min (nanoGPT A100: 1.47)",
+             "metric": "val loss", "value": results["eval_loss"], "epochs": results.get("epoch"),
+             "seconds": time.perf_counter() - start}]
+
+
+def summary(rows: list[dict]) -> str:
+    lines = ["| check | metric | value | steps/s | seconds |", "|---|---|---|---|---|"]
+    for r in rows:
+        value = r.get("error") or f"{r['value']:.4g}"
+        lines.append(f"| {r['check']} | {r.get('metric', '')} | {value} | {r.get('steps_per_s', 0):.1f} | "
+                     f"{r.get('seconds', 0):.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data_dir", type=Path, default=Path(os.environ.get("NLPSEQ_DATA", ROOT.parent / "shared/data")))
+    p.add_argument("--output_dir", type=Path, default=Path(os.environ.get("OUT") or ROOT / "benchmarks/results"))
+    p.add_argument("--steps", type=int, default=50, help="steps per recipe")
+    p.add_argument("--minutes", type=float, default=3.0, help="Tiny Shakespeare training budget")
+    args = p.parse_args(argv)
+    if not torch.cuda.is_available():
+        print(NEEDS_CUDA, file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="gpu_check-"))
+    rows = run_recipes(args.steps, work) + run_mfu() + run_shakespeare(args.data_dir, args.minutes, work)
+    table = summary(rows)
+    print(f"\nGPU check on {torch.cuda.get_device_name(0)} (torch {torch.__version__})\n{table}", flush=True)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / "gpu_check.json").write_text(json.dumps(
+        {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "rows": rows}, indent=2))
+    (args.output_dir / "gpu_check.md").write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Quality runs through the recipes themselves: the argument file a user copies, timed, curved and recorded.
+
+    python -m benchmarks.quality.run tinyshakespeare-nanogpt [--data_dir ../shared/data] [--minutes 60]
+    python -m benchmarks.quality.run --list
+
+Each run is one argument file under ``recipes/quality/`` that the recipe reads as it is
+(``python recipes/pretrain_clm.py recipes/quality/tinyshakespeare-nanogpt.yaml`` from the repository root, with
+the public data in ``../shared/data``). This runner adds only what a measurement needs: ``--data_dir`` (rewrites
+the ``../shared/data`` prefix), a wall-clock budget (``TimeLimitCallback``), and a clock on every evaluation so
+the quality can be plotted against *training* minutes (evaluation time excluded). It records, next to the number:
+threads, ``os.getloadavg()`` before and after, wall time, steps, epochs and the exact command, in
+``benchmarks/quality/results/<run>.json``, the curve in ``docs/figures/quality-<dataset>.png``, and rebuilds
+``docs/results.md``. Run one at a time on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+from transformers import TrainerCallback
+
+from benchmarks.quality import common
+from nlpseq.training import TimeLimitCallback
+
+RUN_DIR = common.ROOT / "recipes" / "quality"
+sys.path.insert(0, str(common.ROOT / "recipes"))
+
+
+@dataclass
+class Target:
+    recipe: str  # module in recipes/
+    dataset: str  # the results section (one PNG per dataset)
+    model: str
+    metric: str  # key in the recipe's results
+    label: str  # how the metric is named in the table
+    goal: float
+    higher_is_better: bool
+    published: str
+    within_seconds: float | None = None  # "reach the goal within this much training time"
+
+
+TARGETS = {
+    "tinyshakespeare-nanogpt": Target(
+        "pretrain_clm", "tinyshakespeare", "decoder 4 x 128, ctx 64, batch 12 (nanoGPT's CPU configuration)",
+        "eval_loss", "val loss (nats/char)", 1.88, False,
+        "1.88 (nanoGPT README, shakespeare_char on CPU; nanoGPT's train.py took 156 s here)", within_seconds=110),
+    "tinyshakespeare-best": Target(
+        "pretrain_clm", "tinyshakespeare", "decoder 4 x 128, ctx 128, best in 10 minutes", "eval_loss",
+        "val loss (nats/char)", 1.55, False, "1.47 (nanoGPT README, 6x384, ctx 256, ~3 min on one A100)"),
+}
+
+
+class EvalClock(TrainerCallback):
+    """Records ``(training seconds, step, metrics)`` at every evaluation; evaluation time is not training time."""
+
+    def __init__(self):
+        self.points: list[dict] = []
+        self.start = 0.0
+        self.eval_seconds = 0.0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.eval_seconds += (metrics or {}).get("eval_runtime", 0.0)
+        seconds = time.perf_counter() - self.start - self.eval_seconds
+        self.points.append({"train_seconds": seconds, "step": state.global_step, **(metrics or {})})
+
+
+def argument_file(name: str, data_dir: Path | None) -> tuple[Path, dict]:
+    """The run's argument file, with ``../shared/data`` rewritten to ``data_dir`` (a temporary copy if so)."""
+    path = next(RUN_DIR.glob(f"{name}.*"), None)
+    if path is None:
+        raise FileNotFoundError(f"No argument file {RUN_DIR}/{name}.yaml; runs: {sorted(TARGETS)}")
+    values = yaml.safe_load(path.read_text())
+    if data_dir is not None:
+        values = {k: v.replace("../shared/data", str(data_dir)) if isinstance(v, str) else v
+                  for k, v in values.items()}
+        path = Path(tempfile.mkdtemp()) / f"{name}.json"
+        path.write_text(json.dumps(values))
+    return path, values
+
+
+def time_to_goal(points: list[dict], target: Target) -> float | None:
+    """Training seconds at the first evaluation that met the goal."""
+    for p in points:
+        value = p.get(target.metric)
+        if value is not None and (value >= target.goal if target.higher_is_better else value <= target.goal):
+            return p["train_seconds"]
+    return None
+
+
+def measure(name: str, data_dir: Path | None, minutes: float | None) -> dict:
+    target = TARGETS[name]
+    path, values = argument_file(name, data_dir)
+    clock = EvalClock()
+    callbacks = [clock] + ([TimeLimitCallback(minutes)] if minutes else [])
+    load_before, start = os.getloadavg(), time.perf_counter()
+    results = __import__(target.recipe).main([str(path)], callbacks=callbacks)
+    wall, load_after = time.perf_counter() - start, os.getloadavg()
+    reached = time_to_goal(clock.points, target)
+    value = results[target.metric]
+    met = (value >= target.goal if target.higher_is_better else value <= target.goal)
+    if target.within_seconds is not None:
+        met = reached is not None and reached <= target.within_seconds
+    command = f"python -m benchmarks.quality.run {name}" + (f" --minutes {minutes:g}" if minutes else "")
+    return {"run": name, "dataset": target.dataset, "model": target.model, "metric": target.label, "value": value,
+            "goal": target.goal, "higher_is_better": target.higher_is_better, "met": met,
+            "published": target.published, "seconds_to_goal": reached, "within_seconds": target.within_seconds,
+            "train_seconds": results["train_runtime"], "wall_seconds": wall, "epochs": results.get("epoch"),
+            "steps": clock.points[-1]["step"] if clock.points else None, "threads": torch.get_num_threads(),
+            "load_before": load_before, "load_after": load_after, "command": command,
+            "recipe_command": f"python recipes/{target.recipe}.py {path.relative_to(common.ROOT)}"
+            if data_dir is None else None, "arguments": values, "curve": clock.points}
+
+
+TITLES = {"tinyshakespeare": "Tiny Shakespeare, character level (decoder)"}
+
+
+def row(result: dict) -> dict:
+    """The ``common.record`` row of one run: the measurement, its facts, and its curve."""
+    out = dict(result)
+    goal = ("<=" if not result["higher_is_better"] else ">=") + f" {result['goal']:g}"
+    if result["within_seconds"] is not None:
+        goal += f" within {result['within_seconds']:g} s of training"
+        reached = result["seconds_to_goal"]
+        out["comment"] = (f"reached {result['goal']:g} after {reached:.0f} s of training" if reached is not None
+                          else f"never reached {result['goal']:g} in {result['train_seconds']:.0f} s")
+    out["target"] = goal
+    out["facts"] = (f"{result['steps']} steps, {result['epochs']:.2f} epochs, {result['train_seconds']:.0f} s "
+                    f"training ({result['wall_seconds']:.0f} s wall), {result['threads']} threads, load "
+                    f"{result['load_before'][0]:.2f} before / {result['load_after'][0]:.2f} after; "
+                    f"`{result['command']}`" + (f" = `{result['recipe_command']}`" if result["recipe_command"] else ""))
+    return out
+
+
+def plot(dataset: str, results: list[dict]) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in results:
+        key = next(k for k, v in TARGETS.items() if v.model == r["model"])
+        curve = [(p["train_seconds"] / 60, p[TARGETS[key].metric]) for p in r["curve"] if TARGETS[key].metric in p]
+        ax.plot(*zip(*curve), marker=".", label=r["model"])
+        ax.axhline(r["goal"], color="gray", linestyle=":", linewidth=1)
+    ax.set_xlabel("training minutes (evaluation excluded)")
+    ax.set_ylabel(results[0]["metric"])
+    ax.set_title(TITLES.get(dataset, dataset))
+    ax.legend(fontsize=8)
+    path = common.ROOT / "docs" / "figures" / f"quality-{dataset}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="*", help=f"one or more of {sorted(TARGETS)}")
+    p.add_argument("--data_dir", type=Path, default=None, help="folder of the public datasets (../shared/data)")
+    p.add_argument("--minutes", type=float, default=None, help="wall-clock training budget")
+    p.add_argument("--list", action="store_true")
+    args = p.parse_args(argv)
+    if args.list or not args.runs:
+        print("\n".join(f"{k}: {v.model} ({v.recipe})" for k, v in TARGETS.items()))
+        return
+    for name in args.runs:
+        result = row(measure(name, args.data_dir, args.minutes))
+        store = common.RESULTS_DIR / f"{result['dataset']}.json"
+        rows = json.loads(store.read_text())["rows"] if store.is_file() else []
+        runs = {r["run"]: r for r in rows if "run" in r}  # rows of the older scripts are replaced
+        runs[name] = result
+        plot(result["dataset"], list(runs.values()))
+        common.record(result["dataset"], TITLES.get(result["dataset"], result["dataset"]), list(runs.values()),
+                      "python -m benchmarks.quality.run " + " ".join(runs))
+        print(json.dumps({k: v for k, v in result.items() if k not in ("curve", "arguments")}, default=float))
+
+
+if __name__ == "__main__":
+    main()
