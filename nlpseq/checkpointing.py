@@ -39,6 +39,8 @@ from transformers.utils import (
     is_torch_xla_available,
 )
 
+from .errors import CheckpointError
+
 OPTIMIZER_FILE = "optimizer.safetensors"
 SCHEDULER_FILE = "scheduler.safetensors"
 SCALER_FILE = "scaler.safetensors"
@@ -59,7 +61,7 @@ def _encode(value: Any, name: str, tensors: dict[str, torch.Tensor]) -> Any:
     """``value`` as JSON-ready data; its tensors go into ``tensors`` under dotted names starting at ``name``."""
     if isinstance(value, torch.Tensor):
         if name in tensors:  # e.g. the keys "a.b" and "a" -> "b" of one state
-            raise ValueError(f"Two tensors of the state would both be stored as {name!r}")
+            raise CheckpointError(f"Two tensors of the state would both be stored as {name!r}")
         tensors[name] = value.detach().contiguous()
         return {_TENSOR: name}
     if isinstance(value, np.ndarray):  # the NumPy RNG key: 624 uint32 numbers

@@ -38,6 +38,14 @@ from transformers import (
 from . import models
 from .checkpointing import SafetensorsCheckpointMixin
 from .data import load_corpus, require_columns
+from .errors import (
+    CheckpointError,
+    CheckpointNotFoundError,
+    ConfigurationError,
+    ConfigurationFileNotFoundError,
+    DataError,
+    InputError,
+)
 from .hub import model_card
 from .tokenization import train_tokenizer
 
@@ -136,35 +144,38 @@ def check_arguments(model_args: ModelArguments, training_args, task: str) -> Non
     """Fail before any work on an unknown family, a task the family lacks, or a missing resume checkpoint."""
     family = FAMILIES.get(model_args.model_family)
     if family is None:
-        raise ValueError(f"Unknown model family {model_args.model_family!r}; choose one of {sorted(FAMILIES)}")
+        raise ConfigurationError(f"Unknown model family {model_args.model_family!r}; choose one of {sorted(FAMILIES)}")
     if task not in family:
         able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
-        raise ValueError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
+        raise ConfigurationError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
     resume = getattr(training_args, "resume_from_checkpoint", None)
     if resume not in (None, "", "True", "true", "last"):
         if not Path(resume).is_dir():
-            raise FileNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
-                                    "of a previous run (or 'last' for the newest complete one in --output_dir)")
+            raise CheckpointNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* "
+                                          "folder of a previous run (or 'last' for the newest complete one in "
+                                          "--output_dir)")
         if not (Path(resume) / TRAINER_STATE).is_file():
-            raise ValueError(f"Checkpoint {resume} is incomplete (no {TRAINER_STATE}: the run was killed while "
-                             "saving it); resume from an earlier checkpoint or use 'last'")
+            raise CheckpointError(f"Checkpoint {resume} is incomplete (no {TRAINER_STATE}: the run was killed while "
+                                  "saving it); resume from an earlier checkpoint or use 'last'")
     if model_args.model_name_or_path and not Path(model_args.model_name_or_path).is_dir() \
             and os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise FileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local folder and "
-                                "HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint directory")
+        raise ConfigurationFileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local "
+                                             "folder and HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint "
+                                             "directory")
     overrides = parse_overrides(model_args.config_overrides)
     if model_args.model_name_or_path:
         model_type = AutoConfig.from_pretrained(model_args.model_name_or_path).model_type
         if model_type != family["model_type"]:
             owner = next((f for f, tasks in FAMILIES.items() if tasks["model_type"] == model_type), model_type)
-            raise ValueError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} model but "
-                             f"--model_family is {model_args.model_family!r}; pass --model_family {owner}")
+            raise ConfigurationError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} "
+                                     f"model but --model_family is {model_args.model_family!r}; pass --model_family "
+                                     f"{owner}")
     else:  # an unknown size or a config of another family fails here, before the tokenizer is trained
         model_type = json.loads(config_file(model_args).read_text()).get("model_type", family["model_type"])
         if model_type != family["model_type"]:
-            raise ValueError(f"--config_name {model_args.config_name} is a {model_type!r} config but --model_family "
-                             f"is {model_args.model_family!r}; pass a {family['model_type']} config or the matching "
-                             "--model_family")
+            raise ConfigurationError(f"--config_name {model_args.config_name} is a {model_type!r} config but "
+                                     f"--model_family is {model_args.model_family!r}; pass a {family['model_type']} "
+                                     "config or the matching --model_family")
     _check_override_keys(family["model_type"], overrides)
 
 
@@ -187,8 +198,9 @@ def _check_override_keys(model_type: str, overrides: dict) -> None:
     if unknown:
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
         hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
-        raise ValueError(f"--config_overrides key(s) {unknown} are not {model_type} config fields"
-                         f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid ones")
+        raise ConfigurationError(f"--config_overrides key(s) {unknown} are not {model_type} config fields"
+                                 f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid "
+                                 "ones")
 
 
 def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> None:
@@ -199,14 +211,14 @@ def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> No
         langs = sorted(train[0]["translation"]) if len(train) else []
         missing = [lang for lang in wanted if lang not in langs]
         if missing:
-            raise ValueError(f"The 'translation' column has languages {langs}, not {missing}; pass "
-                             "--source_lang/--target_lang from those")
+            raise DataError(f"The 'translation' column has languages {langs}, not {missing}; pass "
+                            "--source_lang/--target_lang from those")
     else:
         missing = [c for c in wanted if c not in train.column_names]
         if missing:
-            raise ValueError(f"Translation needs a 'translation' column or one column per language; {missing} "
-                             f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
-                             "two text columns")
+            raise DataError(f"Translation needs a 'translation' column or one column per language; {missing} "
+                            f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
+                            "two text columns")
 
 
 def last_complete_checkpoint(output_dir: str) -> str | None:
@@ -275,7 +287,7 @@ def parse_overrides(text: str | None) -> dict:
     out = {}
     for item in filter(None, (text or "").split(",")):
         if "=" not in item:
-            raise ValueError(f"--config_overrides item {item!r} is not key=value")
+            raise ConfigurationError(f"--config_overrides item {item!r} is not key=value")
         key, value = (s.strip() for s in item.split("=", 1))
         try:
             out[key] = json.loads(value)
@@ -361,7 +373,7 @@ def stream_perplexity(model: PreTrainedModel, input_ids: Sequence[int] | torch.T
     ids = torch.as_tensor(input_ids, dtype=torch.long).flatten()
     stride = stride or context // 2
     if len(ids) < 2 or not 0 < stride < context:
-        raise ValueError(f"stream_perplexity needs >= 2 tokens (got {len(ids)}) and 0 < stride < context (got "
+        raise InputError(f"stream_perplexity needs >= 2 tokens (got {len(ids)}) and 0 < stride < context (got "
                          f"stride={stride}, context={context}); pass a longer stream or a smaller stride")
     first = min(context, len(ids))
     spans = [(0, first, first - 1)]  # (start, end, tokens scored = the last ones of the window)

@@ -20,6 +20,7 @@ from transformers.modeling_outputs import (
 
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_decoder import DecoderConfig
+from .errors import InputError
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -68,7 +69,7 @@ class DecoderModel(DecoderPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         check_attention_implementation(self.config, output_attentions)
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+            raise InputError("Pass exactly one of input_ids or inputs_embeds.")
         if self.training and self.is_activation_checkpointing:
             use_cache = False                       # the backward replay would append to the cache twice
         if use_cache and past_key_values is None:
