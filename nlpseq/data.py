@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Translation, Value, load_dataset
+from datasets import Dataset, DatasetDict, Features, Translation, Value, load_dataset
 from datasets import List as DatasetList
 from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
 from .errors import ConfigurationError, DataError, DataFileNotFoundError, DataTypeError
+from .labels import LabelVocabulary, classification_data, encode_labels
+from .rows import Field, check_rows, translation_fields
 
 #: file extension -> (datasets builder, extra builder kwargs)
 FILE_FORMATS: dict[str, tuple[str, dict]] = {
@@ -290,16 +292,25 @@ def require_columns(data: Dataset | DatasetDict, columns: list[str], purpose: st
                         "pass the right column name (e.g. --text_column)")
 
 
+def _map_each(data: DatasetDict, encode, keep: tuple[str, ...] = (), num_proc: int | None = None) -> DatasetDict:
+    """Batched ``encode`` over every split, dropping each split's own columns but ``keep`` (splits may differ)."""
+    return DatasetDict({split: ds.map(encode, batched=True, num_proc=num_proc, desc="Tokenizing",
+                                      remove_columns=[c for c in ds.column_names if c not in keep])
+                        for split, ds in data.items()})
+
+
 def tokenize_dataset(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",
                      max_length: int | None = None, num_proc: int | None = None) -> DatasetDict:
-    """Tokenize ``text_column`` with a batched ``map``; drops the other columns. Truncates if ``max_length``."""
+    """Tokenize ``text_column`` with a batched ``map``; drops the other columns. Truncates if ``max_length``.
+
+    A row without text (None) in any split is a ``DataError`` that lists the rows (``nlpseq.rows``)."""
     require_columns(data, [text_column], "tokenize_dataset")
-    cols = next(iter(data.values())).column_names
+    data = check_rows(data, [Field(text_column)], "tokenize_dataset")
 
     def encode(batch):
         return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
 
-    return data.map(encode, batched=True, num_proc=num_proc, remove_columns=cols, desc="Tokenizing")
+    return _map_each(data, encode, num_proc=num_proc)
 
 
 def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None) -> DatasetDict:
@@ -326,22 +337,23 @@ def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None)
 
 def prepare_classification(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",
                            label_column: str = "label", max_length: int | None = None,
-                           num_proc: int | None = None) -> DatasetDict:
-    """Tokenize texts and put the class index in ``labels``.
+                           num_proc: int | None = None, labels: LabelVocabulary | None = None) -> DatasetDict:
+    """Tokenize texts and put each row's class id (or, for regression, its number) in ``labels``.
 
-    String labels are turned into a ``ClassLabel`` (sorted names) first, so ``features["labels"].names`` always
-    gives the id -> name map for the model config.
+    One label vocabulary for every split (``nlpseq.labels``): fitted on the training split unless ``labels`` is
+    given, so ``features["labels"].names`` is the id -> name map for the model config (regression labels are
+    float32). A missing text or label, or a label the training split lacks, is a ``DataError`` naming the rows or
+    labels and the split; a ``test`` split without any label is dropped with a warning.
     """
     require_columns(data, [text_column, label_column], "prepare_classification")
-    if not isinstance(data["train"].features[label_column], ClassLabel):
-        data = data.class_encode_column(label_column)
-    cols = [c for c in data["train"].column_names if c != label_column]
+    data, labels = classification_data(data, text_column, label_column, labels)
+    data = encode_labels(data, labels)
 
     def encode(batch):
         return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
 
-    data = data.map(encode, batched=True, num_proc=num_proc, remove_columns=cols, desc="Tokenizing")
-    return data.rename_column(label_column, "labels")
+    data = _map_each(data, encode, keep=(label_column,), num_proc=num_proc)
+    return data if label_column == "labels" else data.rename_column(label_column, "labels")
 
 
 def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, source_lang: str = "en",
@@ -357,7 +369,8 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
     names = data["train"].column_names
     if translation_column in names:
         feature = data["train"].features[translation_column]
-        langs = set(feature.languages if isinstance(feature, Translation) else feature)
+        langs = set(feature.languages if isinstance(feature, Translation) else feature
+                    if isinstance(feature, dict) else (source_lang, target_lang))  # Json: the row check looks
         if not {source_lang, target_lang} <= langs:
             raise DataError(f"Column {translation_column!r} has languages {sorted(langs)}, not "
                             f"{source_lang!r} -> {target_lang!r}; pass --source_lang/--target_lang from those")
@@ -371,6 +384,9 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
         def pairs(batch):
             return batch[source_lang], batch[target_lang]
 
+    data = check_rows(data, translation_fields(data, source_lang, target_lang, translation_column),
+                      "prepare_translation")
+
     def encode(batch):
         src, tgt = pairs(batch)
         enc = tokenizer(src, truncation=max_source_length is not None, max_length=max_source_length)
@@ -378,4 +394,4 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
                                   max_length=max_target_length)["input_ids"]
         return enc
 
-    return data.map(encode, batched=True, num_proc=num_proc, remove_columns=names, desc="Tokenizing")
+    return _map_each(data, encode, num_proc=num_proc)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import transformers
 import yaml
-from datasets import DatasetDict
+from datasets import DatasetDict, Json
 from transformers import (
     AutoConfig,
     AutoTokenizer,
@@ -47,6 +47,7 @@ from .errors import (
     InputError,
 )
 from .hub import model_card
+from .rows import languages_of
 from .tokenization import train_tokenizer
 
 TRAINER_STATE = "trainer_state.json"
@@ -208,7 +209,10 @@ def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> No
     train = data["train"]
     wanted = [data_args.source_lang, data_args.target_lang]
     if "translation" in train.column_names:
-        langs = sorted(train[0]["translation"]) if len(train) else []
+        feature = train.features["translation"]  # a struct or datasets.Translation; mixed JSON rows: their keys
+        langs = languages_of(feature) if not isinstance(feature, Json) else sorted(
+            {k for row in train.select(range(min(len(train), 1000)))["translation"] if isinstance(row, dict)
+             for k in row})
         missing = [lang for lang in wanted if lang not in langs]
         if missing:
             raise DataError(f"The 'translation' column has languages {langs}, not {missing}; pass "

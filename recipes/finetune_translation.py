@@ -16,6 +16,7 @@ import numpy as np
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, set_seed
 
 from nlpseq import metrics, prepare_translation
+from nlpseq.rows import check_rows, translation_fields
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -55,6 +56,7 @@ def main(argv=None) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     check_translation_columns(data, data_args)
+    data = check_rows(data, translation_fields(data, data_args.source_lang, data_args.target_lang), "translation")
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "translation", training_args.output_dir)
     with training_args.main_process_first(desc="tokenize"):

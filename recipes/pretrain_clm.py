@@ -13,6 +13,7 @@ from transformers import DataCollatorForLanguageModeling, TrainerCallback, Train
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
+from nlpseq.rows import check_rows, text_fields
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
+    data = check_rows(data, text_fields(data_args.text_column), "language-model pretraining")  # no None texts
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "clm", training_args.output_dir)
     config = build_config(model_args, tokenizer)
