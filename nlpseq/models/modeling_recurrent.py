@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import (
     BaseModelOutputWithPast,
@@ -26,6 +26,7 @@ from transformers.modeling_outputs import (
 
 from .configuration_recurrent import RecurrentConfig
 from .errors import ConfigurationError, InputError
+from .generation_checks import CheckedGenerationMixin
 from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
@@ -100,7 +101,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-class RecurrentForCausalLM(RecurrentPreTrainedModel, GenerationMixin):
+class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
     """Next-token LM: ``logits_t = (h_t [P]) E^T`` (the tied embedding ``E``; ``P`` projects ``hidden ->
     embedding_size`` only when the sizes differ). Loss: cross-entropy of ``logits[:, :-1]`` vs ``labels[:, 1:]``
     with -100 ignored; a sum over ``num_items_in_batch`` under the Trainer, so gradient accumulation is exact."""

@@ -30,13 +30,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.utils import ModelOutput
 
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 from .errors import ConfigurationError, InputError
+from .generation_checks import CheckedGenerationMixin
 from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
@@ -258,7 +259,7 @@ class RecurrentSeq2SeqPreTrainedModel(PreTrainedModel):
         init_recurrent_model_weights(module, self.config.initializer_range)
 
 
-class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, GenerationMixin):
+class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, CheckedGenerationMixin):
     """Encoder, decoder and output layer ``logits_t = (h~_t [P]) W_out^T`` (``W_out`` tied to the target
     embedding when ``tie_word_embeddings``; ``P`` projects ``hidden -> embedding`` only when they differ).
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import GenerationMixin
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import (
     BaseModelOutput,
@@ -34,6 +33,7 @@ from transformers.modeling_outputs import (
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig
 from .errors import ConfigurationError, InputError
+from .generation_checks import CheckedGenerationMixin
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -217,7 +217,7 @@ def seq2seq_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch:
     return total / count
 
 
-class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, GenerationMixin):
+class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, CheckedGenerationMixin):
     """Translation: ``p(y_t | y_<t, x) = softmax(s_t E^T + b)``; ``generate()`` gives greedy, sampling and beam
     search. With ``labels`` (target ids, -100 = ignore) the decoder input is built by shifting them right
     behind ``decoder_start_token_id`` and the loss is ``seq2seq_loss``."""
