@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import numbers
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -147,11 +148,25 @@ def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowe
             unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, remove_extra_whitespaces=False, hard_vocab_limit=True,
             normalization_rule_name="nmt_nfkc_cf" if lowercase else "identity", minloglevel=2)
     except RuntimeError as err:
-        fix = ("raise vocab_size: the corpus has more characters than that" if "required_chars" in str(err)
-               else "lower vocab_size or give more text")
-        raise ConfigurationError(f"sentencepiece could not reach vocab_size={vocab_size} on this corpus ({err}); "
-                                 f"{fix}") from err
+        raise ConfigurationError(_sentencepiece_advice(str(err), vocab_size, preset)) from err
     return proto.getvalue()
+
+
+def _sentencepiece_advice(message: str, vocab_size: int, preset: Preset) -> str:
+    """sentencepiece's complaint in nlpseq's units: its sizes leave out the preset's special tokens, which take
+    the place of its own ``<unk>`` (``len(specials) - 1`` more), so "<= 80" means vocab_size <= 83 here."""
+    extra = len(preset.specials) - 1
+    counted = f"counting the {len(preset.specials)} special tokens of preset {preset.name!r}"
+    high = re.search(r"value <= (\d+)", message)
+    if high:
+        return (f"vocab_size={vocab_size} is more than this corpus supports for 'sentencepiece': at most "
+                f"{int(high.group(1)) + extra} ({counted}); lower vocab_size to that or give more text")
+    chars = re.search(r"required_chars\. \d+ vs (\d+)", message)  # its pieces: every character + its <unk>
+    if chars:
+        return (f"vocab_size={vocab_size} is too small for the characters of this corpus: raise vocab_size to "
+                f"{int(chars.group(1)) + extra} or more ({counted}); 'sentencepiece' needs a piece for every character")
+    return f"sentencepiece could not reach vocab_size={vocab_size} on this corpus ({message}); lower vocab_size " \
+           "or give more text"
 
 
 def _sentencepiece_to_fast(model: bytes, preset: Preset, lowercase: bool) -> Tokenizer:
