@@ -22,11 +22,11 @@ import re
 from dataclasses import dataclass
 
 import pyarrow.compute as pc
-from datasets import ClassLabel, Dataset, DatasetDict, Json, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Value
 from transformers import AutoConfig, PretrainedConfig
 
 from .errors import DataError
-from .rows import Field, _batches, check_rows, drop_unlabelled
+from .rows import Field, Json, _batches, check_rows, drop_unlabelled
 
 SINGLE_LABEL, REGRESSION = "single_label_classification", "regression"
 #: names transformers gives unnamed labels: a config with only these has no label vocabulary of its own

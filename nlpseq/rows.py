@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from datasets import ClassLabel, Dataset, DatasetDict, Json, Value
+from datasets import ClassLabel, Dataset, DatasetDict, Value
+
+try:  # datasets >= 5 loads a JSON column whose rows mix types (1, "a", null) as Json
+    from datasets import Json
+except ImportError:  # older datasets refuse such a file when loading it
+    class Json:  # never instantiated: isinstance(feature, Json) is False
+        pass
 
 from .errors import DataError
 
@@ -77,6 +83,11 @@ def _arrow_rows(ds: Dataset, field: Field) -> list[int]:
 def languages_of(feature) -> list[str]:
     """The languages of a translation column: a struct's fields or a ``datasets.Translation``'s languages."""
     return sorted(feature) if isinstance(feature, dict) else sorted(getattr(feature, "languages", []))
+
+
+def failing_rows(ds: Dataset, field: Field) -> list[int]:
+    """Row numbers (0-based, in split order) whose ``field`` is missing, or not text where text is read."""
+    return _python_rows(ds, field) if isinstance(ds.features[field.column], Json) else _arrow_rows(ds, field)
 
 
 def _feature_of(ds: Dataset, field: Field):
@@ -143,8 +154,7 @@ def row_problems(data: DatasetDict, fields: Sequence[Field], optional_splits: Se
                 if not (optional and field.column not in ds.column_names):
                     problems.append(f"{split} split {problem}")
                 continue
-            json_typed = isinstance(ds.features[field.column], Json)
-            rows = _python_rows(ds, field) if json_typed else _arrow_rows(ds, field)
+            rows = failing_rows(ds, field)
             if rows and not (optional and len(rows) == len(ds)):
                 problems.append(_listing(split, field, rows, ds))
     return problems
@@ -175,8 +185,7 @@ def drop_unlabelled(data: DatasetDict, column: str, splits: Sequence[str] = ("te
             continue
         ds = data[split]
         field = Field(column, kind="label")
-        if column in ds.column_names and len(_arrow_rows(ds, field) if not isinstance(
-                ds.features[column], Json) else _python_rows(ds, field)) < len(ds):
+        if column in ds.column_names and len(failing_rows(ds, field)) < len(ds):
             continue
         logger.warning("The %s split has no labels in %r; it is not evaluated", split, column)
         data = DatasetDict({k: v for k, v in data.items() if k != split})
@@ -193,3 +202,25 @@ def translation_fields(data: DatasetDict, source_lang: str, target_lang: str,
     if column in next(iter(data.values())).column_names:
         return [Field(column, source_lang), Field(column, target_lang)]
     return [Field(source_lang), Field(target_lang)]
+
+
+def check_translation_columns(data: DatasetDict, data_args) -> None:
+    """The source/target languages (``data_args.source_lang``/``target_lang``) must exist in the train split: as
+    keys of a ``translation`` column or as two columns; the error lists the languages that exist."""
+    train = data["train"]
+    wanted = [data_args.source_lang, data_args.target_lang]
+    if "translation" in train.column_names:
+        feature = train.features["translation"]  # a struct or datasets.Translation; mixed JSON rows: their keys
+        langs = languages_of(feature) if not isinstance(feature, Json) else sorted(
+            {k for row in train.select(range(min(len(train), 1000)))["translation"] if isinstance(row, dict)
+             for k in row})
+        missing = [lang for lang in wanted if lang not in langs]
+        if missing:
+            raise DataError(f"The 'translation' column has languages {langs}, not {missing}; pass "
+                            "--source_lang/--target_lang from those")
+    else:
+        missing = [c for c in wanted if c not in train.column_names]
+        if missing:
+            raise DataError(f"Translation needs a 'translation' column or one column per language; {missing} "
+                            f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
+                            "two text columns")

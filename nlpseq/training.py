@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 import transformers
 import yaml
-from datasets import DatasetDict, Json
 from transformers import (
     AutoConfig,
     AutoTokenizer,
@@ -36,18 +35,23 @@ from transformers import (
 )
 
 from . import models
-from .checkpointing import SafetensorsCheckpointMixin
-from .data import load_corpus, require_columns
-from .errors import (
-    CheckpointError,
-    CheckpointNotFoundError,
-    ConfigurationError,
-    ConfigurationFileNotFoundError,
-    DataError,
-    InputError,
+from .arguments import (
+    check_data_arguments,
+    check_lengths,
+    check_output_dir,
+    check_override_types,
+    check_training_arguments,
 )
+from .checkpointing import (  # the resume helpers live beside the checkpoint format; recipes import them here
+    SafetensorsCheckpointMixin,
+    check_resume_checkpoint,
+    last_complete_checkpoint,  # noqa: F401
+    resolve_resume,  # noqa: F401
+)
+from .data import load_corpus, require_columns
+from .errors import ConfigurationError, ConfigurationFileNotFoundError, InputError
 from .hub import model_card
-from .rows import languages_of
+from .rows import check_translation_columns  # noqa: F401  (moved there; recipes import it here)
 from .tokenization import train_tokenizer
 
 TRAINER_STATE = "trainer_state.json"
@@ -109,6 +113,9 @@ class DataArguments:
     sample_by: str = field(default="line", metadata={
         "help": ".txt rows: line (one per non-blank line) | document (one per file, line breaks kept: a character "
                 "stream; held-out split = the last validation_fraction of the text)"})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "start over in a non-empty --output_dir, deleting its checkpoints and the files of its previous run "
+                "(the HF examples' flag; transformers 5 dropped it from TrainingArguments)"})
 
 
 def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
@@ -141,43 +148,55 @@ def parse_args(*dataclass_types, argv: list[str] | None = None) -> tuple:
     return parsed
 
 
-def check_arguments(model_args: ModelArguments, training_args, task: str) -> None:
-    """Fail before any work on an unknown family, a task the family lacks, or a missing resume checkpoint."""
+def check_arguments(model_args: ModelArguments, training_args, task: str,
+                    data_args: DataArguments | None = None) -> None:
+    """Fail before any work: an unknown family or a task it lacks, out-of-range training/data arguments and an
+    unusable ``--output_dir`` (``nlpseq.arguments``), a missing or damaged resume checkpoint, a checkpoint or config
+    of another family, misspelt or mistyped ``--config_overrides``, and a config they make invalid."""
     family = FAMILIES.get(model_args.model_family)
     if family is None:
         raise ConfigurationError(f"Unknown model family {model_args.model_family!r}; choose one of {sorted(FAMILIES)}")
     if task not in family:
         able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
         raise ConfigurationError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
-    resume = getattr(training_args, "resume_from_checkpoint", None)
-    if resume not in (None, "", "True", "true", "last"):
-        if not Path(resume).is_dir():
-            raise CheckpointNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* "
-                                          "folder of a previous run (or 'last' for the newest complete one in "
-                                          "--output_dir)")
-        if not (Path(resume) / TRAINER_STATE).is_file():
-            raise CheckpointError(f"Checkpoint {resume} is incomplete (no {TRAINER_STATE}: the run was killed while "
-                                  "saving it); resume from an earlier checkpoint or use 'last'")
+    check_training_arguments(training_args)
+    if data_args is not None:
+        check_data_arguments(data_args)
+    check_output_dir(training_args.output_dir)
+    check_resume_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
     if model_args.model_name_or_path and not Path(model_args.model_name_or_path).is_dir() \
             and os.environ.get("HF_HUB_OFFLINE") == "1":
         raise ConfigurationFileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local "
                                              "folder and HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint "
                                              "directory")
     overrides = parse_overrides(model_args.config_overrides)
+    _check_override_keys(family["model_type"], overrides)
+    config = _check_config_source(model_args, family["model_type"], overrides)
+    if data_args is not None:
+        check_lengths(config, task, data_args, training_args)
+
+
+def _check_config_source(model_args: ModelArguments, expected: str, overrides: dict) -> PretrainedConfig:
+    """The checkpoint or ``--config_name`` file is of the family, and its config with the overrides is valid
+    (returned, without the tokenizer's vocabulary)."""
     if model_args.model_name_or_path:
         model_type = AutoConfig.from_pretrained(model_args.model_name_or_path).model_type
-        if model_type != family["model_type"]:
+        if model_type != expected:
             owner = next((f for f, tasks in FAMILIES.items() if tasks["model_type"] == model_type), model_type)
             raise ConfigurationError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} "
                                      f"model but --model_family is {model_args.model_family!r}; pass --model_family "
                                      f"{owner}")
-    else:  # an unknown size or a config of another family fails here, before the tokenizer is trained
-        model_type = json.loads(config_file(model_args).read_text()).get("model_type", family["model_type"])
-        if model_type != family["model_type"]:
-            raise ConfigurationError(f"--config_name {model_args.config_name} is a {model_type!r} config but "
-                                     f"--model_family is {model_args.model_family!r}; pass a {family['model_type']} "
-                                     "config or the matching --model_family")
-    _check_override_keys(family["model_type"], overrides)
+        return AutoConfig.from_pretrained(model_args.model_name_or_path, **overrides)  # its own checks, now
+    try:  # an unknown size or a config of another family fails here, before the tokenizer is trained
+        values = json.loads(config_file(model_args).read_text())
+    except FileNotFoundError as err:
+        raise ConfigurationFileNotFoundError(str(err)) from None
+    model_type = values.pop("model_type", expected)
+    if model_type != expected:
+        raise ConfigurationError(f"--config_name {model_args.config_name} is a {model_type!r} config but "
+                                 f"--model_family is {model_args.model_family!r}; pass a {expected} config or the "
+                                 "matching --model_family")
+    return AutoConfig.for_model(expected, **{**values, **overrides})  # e.g. hidden_size not divisible by heads
 
 
 def config_file(model_args: ModelArguments) -> Path:
@@ -193,7 +212,8 @@ def config_file(model_args: ModelArguments) -> Path:
 
 
 def _check_override_keys(model_type: str, overrides: dict) -> None:
-    """A misspelt ``--config_overrides`` key would be stored on the config and silently ignored: refuse it."""
+    """A misspelt ``--config_overrides`` key would be stored on the config and silently ignored: refuse it (and a
+    value of the wrong type, which would fail deep inside the model)."""
     known = set(AutoConfig.for_model(model_type).to_dict())
     unknown = [k for k in overrides if k not in known]
     if unknown:
@@ -202,46 +222,7 @@ def _check_override_keys(model_type: str, overrides: dict) -> None:
         raise ConfigurationError(f"--config_overrides key(s) {unknown} are not {model_type} config fields"
                                  f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid "
                                  "ones")
-
-
-def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> None:
-    """The source/target languages must exist: as keys of a ``translation`` column or as two columns."""
-    train = data["train"]
-    wanted = [data_args.source_lang, data_args.target_lang]
-    if "translation" in train.column_names:
-        feature = train.features["translation"]  # a struct or datasets.Translation; mixed JSON rows: their keys
-        langs = languages_of(feature) if not isinstance(feature, Json) else sorted(
-            {k for row in train.select(range(min(len(train), 1000)))["translation"] if isinstance(row, dict)
-             for k in row})
-        missing = [lang for lang in wanted if lang not in langs]
-        if missing:
-            raise DataError(f"The 'translation' column has languages {langs}, not {missing}; pass "
-                            "--source_lang/--target_lang from those")
-    else:
-        missing = [c for c in wanted if c not in train.column_names]
-        if missing:
-            raise DataError(f"Translation needs a 'translation' column or one column per language; {missing} "
-                            f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
-                            "two text columns")
-
-
-def last_complete_checkpoint(output_dir: str) -> str | None:
-    """The newest ``checkpoint-N`` whose ``trainer_state.json`` exists.
-
-    The Trainer writes a checkpoint's files one after another and ``trainer_state.json`` last, so a run
-    killed mid-save leaves a folder without it; ``get_last_checkpoint`` would pick that folder and fail.
-    """
-    folders = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    complete = [p for p in folders if (p / TRAINER_STATE).is_file()]
-    return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
-
-
-def resolve_resume(training_args) -> str | None:
-    """``'last'`` / ``True`` -> the newest complete checkpoint in output_dir (None: start fresh); else the path."""
-    resume = training_args.resume_from_checkpoint
-    if resume in ("True", "true", "last"):
-        return last_complete_checkpoint(training_args.output_dir)
-    return resume or None
+    check_override_types(type(AutoConfig.for_model(model_type)), overrides)
 
 
 def load_data(data_args: DataArguments, seed: int):

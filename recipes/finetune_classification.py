@@ -19,6 +19,7 @@ from transformers import DataCollatorWithPadding, TrainingArguments, set_seed
 from nlpseq import metrics, prepare_classification
 from nlpseq.data import require_columns
 from nlpseq.labels import classification_data
+from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -36,7 +37,12 @@ from nlpseq.training import (
 
 def main(argv=None) -> dict:
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv)
-    check_arguments(model_args, training_args, "classification")
+    check_arguments(model_args, training_args, "classification", data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(model_args, data_args, training_args)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column, data_args.label_column], "text classification")

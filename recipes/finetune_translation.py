@@ -17,6 +17,7 @@ from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, set_s
 
 from nlpseq import metrics, prepare_translation
 from nlpseq.rows import check_rows, translation_fields
+from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -52,7 +53,12 @@ def translation_metrics(tokenizer):
 def main(argv=None) -> dict:
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, Seq2SeqTrainingArguments,
                                                       argv=argv)
-    check_arguments(model_args, training_args, "translation")
+    check_arguments(model_args, training_args, "translation", data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(model_args, data_args, training_args)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, training_args: Seq2SeqTrainingArguments) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     check_translation_columns(data, data_args)

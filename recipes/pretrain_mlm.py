@@ -15,6 +15,7 @@ from transformers import DataCollatorForLanguageModeling, TrainingArguments, set
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
 from nlpseq.rows import check_rows, text_fields
+from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -38,7 +39,13 @@ class MaskingArguments:
 def main(argv=None) -> dict:
     model_args, data_args, mask_args, training_args = parse_args(
         ModelArguments, DataArguments, MaskingArguments, TrainingArguments, argv=argv)
-    check_arguments(model_args, training_args, "mlm")
+    check_arguments(model_args, training_args, "mlm", data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(model_args, data_args, mask_args, training_args)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, mask_args: MaskingArguments,
+        training_args: TrainingArguments) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
@@ -46,9 +53,6 @@ def main(argv=None) -> dict:
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "mlm", training_args.output_dir)
     config = build_config(model_args, tokenizer)
-    if data_args.block_size > config.max_position_embeddings:
-        raise ValueError(f"--block_size {data_args.block_size} is longer than the model's "
-                         f"{config.max_position_embeddings} positions; lower --block_size")
     model = build_model(model_args, config, "mlm")
     with training_args.main_process_first(desc="tokenize"):
         blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)
