@@ -109,18 +109,8 @@ def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: s
     if builder == "text":
         kwargs["encoding"] = "utf-8-sig"  # Windows editors start UTF-8 files with a BOM: do not keep it as text
     kwargs.update(options)
+    data = DatasetDict({split: _read_split(builder, split, ps, kwargs) for split, ps in paths.items()})
     where = ", ".join(str(p) for ps in paths.values() for p in ps)
-    try:
-        data = load_dataset(builder, data_files={k: [str(p) for p in ps] for k, ps in paths.items()}, **kwargs)
-    except DatasetGenerationError as err:
-        cause = err.__cause__ or err
-        raise DataError(f"Could not read {where} as {builder}: {type(cause).__name__}: {cause}. Check that the "
-                        f"file is valid {builder} in UTF-8 (or pass encoding=..., e.g. encoding='latin-1')") from err
-    except ValueError as err:
-        if "corresponds to no data" not in str(err):
-            raise
-        raise DataError(f"Data file(s) {where} hold no rows (blank, or only a header); add data or point to the "
-                        "right file") from err
     if builder == "json" and "field" not in options and all(len(d) == 1 for d in data.values()):
         nested = [c for c, f in data["train"].features.items()  # a list of records: {"data": [{...}, ...]}
                   if isinstance(f, DatasetList) and isinstance(f.feature, dict)]
@@ -130,6 +120,24 @@ def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: s
     if builder == "text" and sample_by == "line":  # a trailing newline becomes an empty row: drop blank lines
         data = data.filter(lambda b: [bool(t.strip()) for t in b["text"]], batched=True)
     return data
+
+
+def _read_split(builder: str, split: str, files: list[Path], kwargs: dict) -> Dataset:
+    """One split's files through ``load_dataset``, on their own: each split has its own columns and types (a
+    validation file may lack training's extra columns); ``nlpseq.rows``/``labels`` check what the task needs."""
+    where = f"{', '.join(map(str, files))} ({split} split)"
+    try:
+        return load_dataset(builder, data_files={split: [str(p) for p in files]}, split=split, **kwargs)
+    except Exception as err:  # whatever the builder, pandas or Arrow raise on a bad file
+        if "corresponds to no data" in str(err):
+            raise DataError(f"Data file(s) {where} hold no rows (blank, or only a header); add data or point to "
+                            "the right file") from err
+        cause = (err.__cause__ or err) if isinstance(err, DatasetGenerationError) else err
+    text = f"{type(cause).__name__}: {cause}"
+    hint = ("a column holds values of different types in different rows (numbers and text, lists and words): give "
+            "every row of a column one type") if "cast" in text.lower() or "Arrow" in text else \
+        f"check that the file is valid {builder} in UTF-8 (or pass encoding=..., e.g. encoding='latin-1')"
+    raise DataError(f"Could not read {where} as {builder}: {text[:600]}; {hint}") from cause
 
 
 def _split_tail(train: Dataset, fraction: float) -> tuple[Dataset, Dataset]:

@@ -172,7 +172,8 @@ def check_rows(data: DatasetDict, fields: Sequence[Field], purpose: str,
     if problems:
         column = next((f.column for f in fields if f"{f}" in problems[0]), fields[0].column)
         raise DataError(f"{purpose} cannot use these rows (row numbers count from 0 within each split):\n  "
-                        + "\n  ".join(problems) + f"\nFill in or drop those rows (e.g. dataset.filter(lambda r: "
+                        + "\n  ".join(problems) + "\n(A CSV reader takes empty cells and words such as NA, null "
+                        f"and None for missing values.) Fill in or drop those rows (e.g. dataset.filter(lambda r: "
                         f"r[{column!r}] is not None)), or name the right columns (--text_column, --label_column, "
                         "--source_lang, --target_lang)")
     return data
