@@ -170,12 +170,13 @@ def check_rows(data: DatasetDict, fields: Sequence[Field], purpose: str,
     data = _as_text(DatasetDict(data), fields)
     problems = row_problems(data, fields, optional_splits)
     if problems:
-        column = next((f.column for f in fields if f"{f}" in problems[0]), fields[0].column)
+        field = next((f for f in fields if f"{f}" in problems[0]), fields[0])
+        value = f"(r[{field.column!r}] or {{}}).get({field.key!r})" if field.key else f"r[{field.column!r}]"
         raise DataError(f"{purpose} cannot use these rows (row numbers count from 0 within each split):\n  "
-                        + "\n  ".join(problems) + "\n(A CSV reader takes empty cells and words such as NA, null "
-                        f"and None for missing values.) Fill in or drop those rows (e.g. dataset.filter(lambda r: "
-                        f"r[{column!r}] is not None)), or name the right columns (--text_column, --label_column, "
-                        "--source_lang, --target_lang)")
+                        + "\n  ".join(problems) + "\nFill in or drop those rows (e.g. dataset.filter(lambda r: "
+                        f"{value} is not None)), or name the right columns (--text_column, --label_column, "
+                        "--source_lang, --target_lang). CSV readers take empty cells and words such as NA, null and "
+                        "None for missing values.")
     return data
 
 

@@ -214,3 +214,19 @@ def test_probe_resume_skips_and_names_a_truncated_checkpoint(tmp_path, caplog):
     with pytest.raises(CheckpointError, match="model.safetensors is truncated"):  # before any data work
         pretrain_clm.main([*FAST, "--model_family", "decoder", "--output_dir", str(tmp_path),
                            "--resume_from_checkpoint", str(broken)])
+
+
+def test_fine_tuning_a_classifier_keeps_its_label_ids(tmp_path):
+    """Build item: a checkpoint's label2id is reused, so ids keep their meaning though the new data lacks a class."""
+    _csv(tmp_path / "first.csv", FRUIT * 10)
+    _classification(tmp_path / "first", tmp_path / "first.csv", "--max_steps", "2")
+    _csv(tmp_path / "second.csv", ["banana", "cherry"] * 15)
+    _classification(tmp_path / "second", tmp_path / "second.csv", "--max_steps", "2", "--model_name_or_path",
+                    str(tmp_path / "first"))
+    config = json.loads((tmp_path / "second" / "config.json").read_text())
+    assert config["label2id"] == {"apple": 0, "banana": 1, "cherry": 2}
+    _csv(tmp_path / "third.csv", ["banana", "durian"] * 15)
+    with pytest.raises(DataError, match=r"Labels \['durian'\] of the train split are not among the labels of the "
+                                        f"checkpoint '{tmp_path / 'first'}'"):
+        _classification(tmp_path / "third", tmp_path / "third.csv", "--max_steps", "2", "--model_name_or_path",
+                        str(tmp_path / "first"))
