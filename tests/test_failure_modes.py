@@ -230,3 +230,21 @@ def test_fine_tuning_a_classifier_keeps_its_label_ids(tmp_path):
                                         f"checkpoint '{tmp_path / 'first'}'"):
         _classification(tmp_path / "third", tmp_path / "third.csv", "--max_steps", "2", "--model_name_or_path",
                         str(tmp_path / "first"))
+
+
+def test_probe_two_recipe_processes_at_once(tmp_path):
+    """Silent 3 as reported: two processes, seeds 7 and 8, one --output_dir; exactly one may write it."""
+    _csv(tmp_path / "data.csv", FRUIT * 10)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    runs = [subprocess.Popen([sys.executable, str(ROOT / "recipes" / "finetune_classification.py"), *FAST,
+                              "--dataset_name", str(tmp_path / "data.csv"), "--output_dir", str(tmp_path / "run"),
+                              "--max_steps", "2", "--seed", seed], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True) for seed in ("7", "8")]
+    outcomes = [(run.wait(), run.stderr.read()) for run in runs]
+    assert sorted(code == 0 for code, _ in outcomes) == [False, True]
+    refused = next(err for code, err in outcomes if code)
+    assert "ConfigurationError" in refused and ("is in use by another run (PID" in refused
+                                                 or "already holds a run" in refused)
+    state = json.loads((tmp_path / "run" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2 and not list((tmp_path / "run").glob("checkpoint-*"))
