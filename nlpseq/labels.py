@@ -7,7 +7,7 @@ training labels                            vocabulary
 strings (or booleans)                      the distinct values, sorted
 integers (or floats that are all whole)    the distinct values in numeric order, as names ``"1"``, ``"2"`` ...
 numbers with a fraction (0.5, 1.7)         none: regression (``problem_type="regression"``, ``num_labels=1``)
-text mixed with numbers, lists, dicts      refused (:class:`~nlpseq.errors.DataError`)
+text mixed with numbers, lists, one label  refused (:class:`~nlpseq.errors.DataError`)
 =========================================  ===================================================================
 
 Fine-tuning from a checkpoint whose config names its labels reuses that ``label2id`` (or its regression). A
@@ -111,9 +111,7 @@ def _fitted(ds: Dataset, column: str) -> LabelVocabulary:
                         f"and {text!r}); make every label a class name, or every label a number for regression")
     if numbers and any(not float(v).is_integer() for v in numbers):
         return LabelVocabulary(column)
-    if numbers:
-        return LabelVocabulary(column, tuple(str(int(v)) for v in sorted(numbers)))
-    names = tuple(sorted({_key(v) for v in values}))
+    names = tuple(str(int(v)) for v in sorted(numbers)) if numbers else tuple(sorted({_key(v) for v in values}))
     if len(names) < 2:
         raise DataError(f"Column {column!r} of the train split holds a single label {list(names)}: a classifier "
                         "needs at least two; pass the right --label_column or data with more classes")
