@@ -44,6 +44,8 @@ def test_an_empty_prompt_is_refused_before_generation(name):
         model.generate(input_ids=torch.zeros(2, 0, dtype=torch.long), max_new_tokens=3)
     with pytest.raises(InputError, match="shape \\(2, 0\\)"):
         model.generate(torch.zeros(2, 0, dtype=torch.long), max_new_tokens=3)  # positional `inputs` too
+    with pytest.raises(InputError, match="shape \\(1, 0, 16\\)"):
+        model.generate(input_ids=None, inputs_embeds=torch.zeros(1, 0, 16), max_new_tokens=3)
     assert model.generate(input_ids=torch.tensor([[5, 6]]), max_new_tokens=3, do_sample=False).shape[0] == 1
 
 

@@ -55,8 +55,8 @@ class CheckedGenerationMixin(GenerationMixin):
     """``GenerationMixin`` whose ``generate()`` checks the prompt and the length before it starts."""
 
     def generate(self, inputs: torch.Tensor | None = None, *args, **kwargs):
-        prompt = inputs if inputs is not None else kwargs.get("input_ids", kwargs.get("inputs_embeds"))
-        check_prompt(prompt, bool(self.config.is_encoder_decoder))
+        given = (inputs, kwargs.get("input_ids"), kwargs.get("inputs_embeds"))
+        check_prompt(next((x for x in given if x is not None), None), bool(self.config.is_encoder_decoder))
         return super().generate(inputs, *args, **kwargs)
 
     def _validate_generated_length(self, generation_config, input_ids_length, has_default_max_length):
