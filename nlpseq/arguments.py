@@ -13,10 +13,11 @@ explicit ``-1`` the same value, so it is accepted with that meaning, and every o
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from pathlib import Path
 
-from .errors import ConfigurationError, ConfigurationTypeError
+from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError
 from .models.generation_checks import learned_position_limit
 
 #: annotation base name -> (check, how the message names it)
@@ -83,6 +84,18 @@ def check_output_dir(output_dir: str | None) -> None:
     except OSError as err:
         raise ConfigurationError(f"--output_dir {output_dir} is not writable ({err.strerror or err} in "
                                  f"{existing}); pass a folder you can write to") from err
+
+
+def check_local_sources(model_args) -> None:
+    """With ``HF_HUB_OFFLINE=1`` a ``--model_name_or_path`` / ``--tokenizer_name`` must be a local folder."""
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        return
+    for flag in ("model_name_or_path", "tokenizer_name"):
+        value = getattr(model_args, flag, None)
+        if value and not Path(value).is_dir():
+            what = "checkpoint" if flag == "model_name_or_path" else "tokenizer"
+            raise ConfigurationFileNotFoundError(f"--{flag} {value} is not a local folder and HF_HUB_OFFLINE=1 "
+                                                 f"forbids the Hub; pass a saved {what} directory")
 
 
 def _expected_kind(config_class: type, key: str) -> tuple[str, bool] | None:

@@ -38,6 +38,7 @@ from . import models
 from .arguments import (
     check_data_arguments,
     check_lengths,
+    check_local_sources,
     check_output_dir,
     check_override_types,
     check_training_arguments,
@@ -164,11 +165,7 @@ def check_arguments(model_args: ModelArguments, training_args, task: str,
         check_data_arguments(data_args)
     check_output_dir(training_args.output_dir)
     check_resume_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
-    if model_args.model_name_or_path and not Path(model_args.model_name_or_path).is_dir() \
-            and os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise ConfigurationFileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local "
-                                             "folder and HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint "
-                                             "directory")
+    check_local_sources(model_args)
     overrides = parse_overrides(model_args.config_overrides)
     _check_override_keys(family["model_type"], overrides)
     config = _check_config_source(model_args, family["model_type"], overrides)

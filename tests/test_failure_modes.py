@@ -142,6 +142,7 @@ def test_probe_two_runs_on_one_output_dir(tmp_path, caplog):
     (["--config_overrides", "hidden_size=abc"], r"--config_overrides hidden_size expects an int, got 'abc'"),
     (["--config_overrides", "hidden_size=30"], r"hidden_size=30 is not divisible by num_attention_heads=4"),
     (["--max_length", "300", "--config_overrides", "position_embedding_type=learned"], None),
+    (["--tokenizer_name", "/no/such/tokenizer"], r"--tokenizer_name /no/such/tokenizer is not a local folder"),
 ])
 def test_probe_arguments_are_checked_before_any_data_work(tmp_path, monkeypatch, flags, message):
     """Silent 4 and the raw torch errors: checked before the data is even loaded."""
