@@ -20,6 +20,7 @@ nlpseq does not handle: there the Trainer's behaviour is kept unchanged.
 from __future__ import annotations
 
 import json
+import logging
 import random
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ from transformers.utils import (
     is_torch_npu_available,
     is_torch_xla_available,
 )
+
+from .errors import CheckpointError, CheckpointNotFoundError
+
+logger = logging.getLogger(__name__)
 
 OPTIMIZER_FILE = "optimizer.safetensors"
 SCHEDULER_FILE = "scheduler.safetensors"
@@ -59,7 +64,7 @@ def _encode(value: Any, name: str, tensors: dict[str, torch.Tensor]) -> Any:
     """``value`` as JSON-ready data; its tensors go into ``tensors`` under dotted names starting at ``name``."""
     if isinstance(value, torch.Tensor):
         if name in tensors:  # e.g. the keys "a.b" and "a" -> "b" of one state
-            raise ValueError(f"Two tensors of the state would both be stored as {name!r}")
+            raise CheckpointError(f"Two tensors of the state would both be stored as {name!r}")
         tensors[name] = value.detach().contiguous()
         return {_TENSOR: name}
     if isinstance(value, np.ndarray):  # the NumPy RNG key: 624 uint32 numbers
@@ -204,3 +209,84 @@ class SafetensorsCheckpointMixin:
             folder = Path(output_dir or self.args.output_dir)
             (folder / PICKLED_TRAINING_ARGS_FILE).unlink(missing_ok=True)
             (folder / TRAINING_ARGS_FILE).write_text(self.args.to_json_string())
+
+
+def safetensors_problem(path: str | Path) -> str | None:
+    """Why a safetensors file cannot be complete, from its size and header alone (no tensor is read), else None.
+
+    The format is an 8-byte little-endian header length, a JSON header with each tensor's ``data_offsets``, then
+    the data: a file cut short by a crash or a full disk is shorter than its header says.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size < 8:
+        return f"{path.name} has {size} bytes, fewer than a safetensors header's 8"
+    with open(path, "rb") as f:
+        length = int.from_bytes(f.read(8), "little")
+        if 8 + length > size:
+            return f"{path.name} is truncated: its header alone should take {8 + length} bytes, the file has {size}"
+        try:
+            header = json.loads(f.read(length))
+            end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return f"{path.name} has a damaged header (not the JSON safetensors writes)"
+    if 8 + length + end != size:
+        return f"{path.name} is truncated: its header describes {8 + length + end} bytes, the file has {size}"
+    return None
+
+
+def checkpoint_problems(folder: str | Path) -> list[str]:
+    """What makes a ``checkpoint-N`` folder unusable: no (or unreadable) ``trainer_state.json`` (the Trainer
+    writes it last), a safetensors file shorter than its header says, a shard its index names but lacks."""
+    folder = Path(folder)
+    problems = []
+    state = folder / "trainer_state.json"
+    if not state.is_file():
+        problems.append("trainer_state.json is missing (the run stopped while saving this checkpoint)")
+    else:
+        try:
+            json.loads(state.read_text())
+        except (ValueError, UnicodeDecodeError):
+            problems.append("trainer_state.json is not valid JSON")
+    problems += [p for p in map(safetensors_problem, sorted(folder.glob("*.safetensors"))) if p]
+    for index in folder.glob("*.safetensors.index.json"):
+        try:
+            shards = set(json.loads(index.read_text())["weight_map"].values())
+        except (ValueError, KeyError, AttributeError):
+            problems.append(f"{index.name} is damaged")
+            continue
+        problems += [f"{index.name} names {s}, which is missing" for s in sorted(shards) if not (folder / s).is_file()]
+    return problems
+
+
+def check_resume_checkpoint(resume: str | None) -> None:
+    """An explicit ``--resume_from_checkpoint`` folder must exist and pass :func:`checkpoint_problems`."""
+    if resume in (None, "", "True", "true", "last"):
+        return
+    if not Path(resume).is_dir():
+        raise CheckpointNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
+                                      "of a previous run (or 'last' for the newest complete one in --output_dir)")
+    problems = checkpoint_problems(resume)
+    if problems:
+        raise CheckpointError(f"Checkpoint {resume} cannot be resumed: {'; '.join(problems)}. Resume from an earlier "
+                              "checkpoint, or pass 'last' for the newest complete one")
+
+
+def last_complete_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` of ``output_dir`` without :func:`checkpoint_problems`; each newer one that has
+    some is skipped with a warning naming its files (``get_last_checkpoint`` would pick it and fail mid-load)."""
+    folders = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    for folder in sorted(folders, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        problems = checkpoint_problems(folder)
+        if not problems:
+            return str(folder)
+        logger.warning("Skipping %s for --resume_from_checkpoint last: %s", folder, "; ".join(problems))
+    return None
+
+
+def resolve_resume(training_args) -> str | None:
+    """``'last'`` / ``True`` -> the newest complete checkpoint in output_dir (None: start fresh); else the path."""
+    resume = training_args.resume_from_checkpoint
+    if resume in ("True", "true", "last"):
+        return last_complete_checkpoint(training_args.output_dir)
+    return resume or None

@@ -57,6 +57,7 @@ from transformers import (
     PreTrainedModel,
 )
 
+from .errors import ConfigurationError
 from .models.configuration_decoder import DecoderConfig
 from .models.configuration_encoder import EncoderConfig
 from .models.configuration_transformer_seq2seq import TransformerSeq2SeqConfig
@@ -171,8 +172,8 @@ def _gpt2_to_config(config: GPT2Config) -> DecoderConfig:
                    "scale_attn_by_inverse_layer_idx": config.scale_attn_by_inverse_layer_idx,
                    "scale_attn_weights=False": not config.scale_attn_weights}
     if any(unsupported.values()):
-        raise ValueError(f"This GPT-2 variant cannot be converted: {[k for k, v in unsupported.items() if v]} "
-                         "has no nlpseq equivalent.")
+        raise ConfigurationError(f"This GPT-2 variant cannot be converted: {[k for k, v in unsupported.items() if v]} "
+                                 "has no nlpseq equivalent.")
     return DecoderConfig(
         vocab_size=config.vocab_size, hidden_size=config.n_embd, num_hidden_layers=config.n_layer,
         num_attention_heads=config.n_head, intermediate_size=config.n_inner or 4 * config.n_embd,
@@ -187,7 +188,8 @@ def _gpt2_to_config(config: GPT2Config) -> DecoderConfig:
 
 def _bert_to_config(config: BertConfig) -> EncoderConfig:
     if config.is_decoder or config.add_cross_attention:
-        raise ValueError("Only encoder BERT (is_decoder=False, no cross-attention) converts to EncoderForMaskedLM.")
+        raise ConfigurationError("Only encoder BERT (is_decoder=False, no cross-attention) converts to "
+                                 "EncoderForMaskedLM.")
     return EncoderConfig(
         vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_hidden_layers=config.num_hidden_layers,
         num_attention_heads=config.num_attention_heads, intermediate_size=config.intermediate_size,
@@ -206,8 +208,8 @@ def _marian_to_config(config: MarianConfig) -> TransformerSeq2SeqConfig:
                  for name in ("attention_heads", "ffn_dim")
                  if getattr(config, f"encoder_{name}") != getattr(config, f"decoder_{name}")}
     if different:
-        raise ValueError(f"This Marian model sizes its encoder and decoder differently ({different}: encoder, "
-                         "decoder); nlpseq's encoder-decoder shares heads and feed-forward width between them.")
+        raise ConfigurationError(f"This Marian model sizes its encoder and decoder differently ({different}: encoder, "
+                                 "decoder); nlpseq's encoder-decoder shares heads and feed-forward width between them.")
     share = config.share_encoder_decoder_embeddings and config.tie_word_embeddings   # v5 ties all or nothing
     return TransformerSeq2SeqConfig(
         vocab_size=config.vocab_size, decoder_vocab_size=config.decoder_vocab_size,
@@ -251,7 +253,8 @@ def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretraine
         model_type = AutoConfig.from_pretrained(model_or_path).model_type
         loaders = {"gpt2": GPT2LMHeadModel, "bert": BertForMaskedLM, "marian": MarianMTModel}
         if model_type not in loaders:
-            raise ValueError(f"{model_or_path} holds a {model_type!r} model; from_hf converts {sorted(loaders)}.")
+            raise ConfigurationError(f"{model_or_path} holds a {model_type!r} model; from_hf converts "
+                                     f"{sorted(loaders)}.")
         hf = loaders[model_type].from_pretrained(model_or_path, **from_pretrained_kwargs)
     state = hf.state_dict()
     if isinstance(hf, GPT2LMHeadModel):
@@ -276,15 +279,16 @@ def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretraine
         model = TransformerSeq2SeqForConditionalGeneration(config)
         model.generation_config = copy.deepcopy(hf.generation_config)
     else:
-        raise ValueError("from_hf converts GPT2LMHeadModel, BertForMaskedLM and MarianMTModel, "
-                         f"got {type(hf).__name__}.")
+        raise ConfigurationError("from_hf converts GPT2LMHeadModel, BertForMaskedLM and MarianMTModel, "
+                                 f"got {type(hf).__name__}.")
     return _load(model.to(hf.dtype), converted)
 
 
 def _require(config, family: str, **expected) -> None:
     wrong = {k: getattr(config, k) for k, v in expected.items() if getattr(config, k) != v}
     if wrong:
-        raise ValueError(f"to_hf: {family} needs {expected}; this model has {wrong}, which {family} cannot express.")
+        raise ConfigurationError(f"to_hf: {family} needs {expected}; this model has {wrong}, which {family} cannot "
+                                 "express.")
 
 
 def to_hf(model: DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqForConditionalGeneration
@@ -350,8 +354,8 @@ def to_hf(model: DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqFor
             converted["model.shared.weight"] = converted["model.encoder.embed_tokens.weight"]
         converted.update({k: v for k, v in hf.state_dict().items() if "embed_positions" in k})  # fixed tables
     else:
-        raise ValueError("to_hf converts DecoderForCausalLM, EncoderForMaskedLM and "
-                         f"TransformerSeq2SeqForConditionalGeneration, got {type(model).__name__}.")
+        raise ConfigurationError("to_hf converts DecoderForCausalLM, EncoderForMaskedLM and "
+                                 f"TransformerSeq2SeqForConditionalGeneration, got {type(model).__name__}.")
     return _load(hf.to(model.dtype), converted)
 
 

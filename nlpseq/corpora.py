@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
+from .errors import ConfigurationError, DataError, DataFileNotFoundError
+
 SPLITS = ("train", "validation", "test")
 
 
@@ -120,7 +122,7 @@ def stdlib_docs(seed: int = 0, min_chars: int = 40, max_chars: int = 2000,
     names = sorted(STDLIB_FAMILIES)
     rows = [{"text": t, "label": names.index(f), "module": m} for t, f, m in _stdlib_rows(root, min_chars, max_chars)]
     if not rows:
-        raise FileNotFoundError(f"No standard-library sources found under {root}; pass stdlib_path=")
+        raise DataFileNotFoundError(f"No standard-library sources found under {root}; pass stdlib_path=")
     order = np.random.default_rng(seed).permutation(len(rows))
     rows = [rows[i] for i in order]
     features = Features({"text": Value("string"), "label": ClassLabel(names=names), "module": Value("string")})
@@ -144,7 +146,7 @@ _DE_TENS = ["", "", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "si
 def english_number(n: int) -> str:
     """American English words: 42 -> "forty-two", 1234 -> "one thousand two hundred thirty-four"."""
     if not 0 <= n <= 999_999:
-        raise ValueError(f"english_number covers 0..999999, got {n}")
+        raise ConfigurationError(f"english_number covers 0..999999, got {n}")
     if n < 20:
         return _EN_ONES[n]
     if n < 100:
@@ -174,7 +176,7 @@ def _de_below_1000(n: int, final: bool) -> str:
 def german_number(n: int) -> str:
     """German words, one word as German writes them: 42 -> "zweiundvierzig", 1001 -> "eintausendeins"."""
     if not 0 <= n <= 999_999:
-        raise ValueError(f"german_number covers 0..999999, got {n}")
+        raise ConfigurationError(f"german_number covers 0..999999, got {n}")
     if n == 0:
         return "null"
     thousands, rest = divmod(n, 1000)
@@ -191,13 +193,13 @@ def number_translation(seed: int = 0, num_examples: int = 24_000,
     not drowned by six-digit ones. Columns: ``translation`` (``{"en", "de"}``) and ``number``.
     """
     if not 1 <= max_value <= 999_999:
-        raise ValueError(f"max_value must be in 1..999999, got {max_value}")
+        raise ConfigurationError(f"max_value must be in 1..999999, got {max_value}")
     rng = np.random.default_rng(seed)
     strata = [np.arange(0 if d == 1 else 10 ** (d - 1), min(10**d, max_value + 1))
               for d in range(1, len(str(max_value)) + 1)]
     if num_examples > sum(len(s) for s in strata):
-        raise ValueError(f"num_examples={num_examples} exceeds the {sum(len(s) for s in strata)} numbers "
-                         f"available up to max_value={max_value}")
+        raise ConfigurationError(f"num_examples={num_examples} exceeds the {sum(len(s) for s in strata)} numbers "
+                                 f"available up to max_value={max_value}")
     # Fill the strata evenly, smallest first; a stratum too small to fill its share passes the rest on.
     picked, remaining = [], num_examples
     for i, stratum in enumerate(strata):
@@ -229,14 +231,14 @@ def long_range(seed: int = 0, k: int | list[int] = 16, num_examples: int = 3000,
     ks = [k] if isinstance(k, int) else list(k)
     seq_len = seq_len or max(ks) + 1
     if min(ks) < 0 or max(ks) >= seq_len:
-        raise ValueError(f"every k must satisfy 0 <= k < seq_len={seq_len}, got {ks}")
+        raise ConfigurationError(f"every k must satisfy 0 <= k < seq_len={seq_len}, got {ks}")
     rng = np.random.default_rng(seed)
     seen, rows, attempts = set(), [], 0
     while len(rows) < num_examples:
         attempts += 1
         if attempts > 20 * num_examples:
-            raise ValueError("long-range: too few distinct sequences for num_examples; raise seq_len, "
-                             "num_distractors or num_classes")
+            raise ConfigurationError("long-range: too few distinct sequences for num_examples; raise seq_len, "
+                                     "num_distractors or num_classes")
         dist = ks[len(rows) % len(ks)]
         label = int(rng.integers(num_classes))
         tokens = [f"w{i}" for i in rng.integers(num_distractors, size=seq_len)]
@@ -262,5 +264,5 @@ BUILTIN_CORPORA: dict[str, Callable[..., DatasetDict]] = {
 def make_corpus(name: str, seed: int = 0, **kwargs) -> DatasetDict:
     """Generate the built-in corpus ``name`` (see :data:`BUILTIN_CORPORA`) with its keyword options."""
     if name not in BUILTIN_CORPORA:
-        raise ValueError(f"Unknown built-in corpus {name!r}; choose one of {sorted(BUILTIN_CORPORA)}")
+        raise DataError(f"Unknown built-in corpus {name!r}; choose one of {sorted(BUILTIN_CORPORA)}")
     return BUILTIN_CORPORA[name](seed=seed, **kwargs)

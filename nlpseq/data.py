@@ -13,12 +13,15 @@ from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Translation, Value, load_dataset
+from datasets import Dataset, DatasetDict, Features, Translation, Value, load_dataset
 from datasets import List as DatasetList
 from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
+from .errors import ConfigurationError, DataError, DataFileNotFoundError, DataTypeError
+from .labels import LabelVocabulary, classification_data, encode_labels
+from .rows import Field, check_rows, translation_fields
 
 #: file extension -> (datasets builder, extra builder kwargs)
 FILE_FORMATS: dict[str, tuple[str, dict]] = {
@@ -56,14 +59,15 @@ def _builder_for(paths: list[Path]) -> tuple[str, dict]:
     suffixes = {_format_suffix(p) for p in paths}
     for p in paths:
         if not p.is_file():
-            raise FileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at {Path.cwd()})")
+            raise DataFileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at "
+                                        f"{Path.cwd()})")
     unknown = suffixes - set(FILE_FORMATS)
     if unknown:
-        raise ValueError(f"Unsupported file extension(s) {sorted(unknown)}; supported: {sorted(FILE_FORMATS)}, "
-                         f"optionally compressed {list(COMPRESSION_SUFFIXES)} (convert the file, or load it yourself "
-                         "with datasets.load_dataset)")
+        raise DataError(f"Unsupported file extension(s) {sorted(unknown)}; supported: {sorted(FILE_FORMATS)}, "
+                        f"optionally compressed {list(COMPRESSION_SUFFIXES)} (convert the file, or load it yourself "
+                        "with datasets.load_dataset)")
     if len(suffixes) > 1:
-        raise ValueError(f"All data files must share one format, got {sorted(suffixes)}")
+        raise DataError(f"All data files must share one format, got {sorted(suffixes)}")
     return FILE_FORMATS[suffixes.pop()]
 
 
@@ -75,8 +79,8 @@ def _split_mapping(path: Path) -> dict[str, Path]:
         if split and p.is_file() and _format_suffix(p) in FILE_FORMATS:
             found[split] = p
     if "train" not in found:
-        raise FileNotFoundError(f"Directory {path} holds no train.<ext> file ({sorted(FILE_FORMATS)}); pass "
-                                "the files explicitly as {'train': ..., 'validation': ...}")
+        raise DataFileNotFoundError(f"Directory {path} holds no train.<ext> file ({sorted(FILE_FORMATS)}); pass "
+                                    "the files explicitly as {'train': ..., 'validation': ...}")
     return found
 
 
@@ -96,36 +100,44 @@ def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: s
     for split, ps in paths.items():
         for p in ps:
             if p.stat().st_size == 0:
-                raise ValueError(f"Data file {p} ({split} split) is empty; fill it or point to the right file")
+                raise DataError(f"Data file {p} ({split} split) is empty; fill it or point to the right file")
     if sample_by == "document":
         if builder != "text":
-            raise ValueError(f"sample_by='document' reads .txt files as whole texts; {builder} files have rows "
-                             "already: drop sample_by")
+            raise ConfigurationError(f"sample_by='document' reads .txt files as whole texts; {builder} files have rows "
+                                     "already: drop sample_by")
         kwargs = {"sample_by": "document", "keep_linebreaks": True}
     if builder == "text":
         kwargs["encoding"] = "utf-8-sig"  # Windows editors start UTF-8 files with a BOM: do not keep it as text
     kwargs.update(options)
+    data = DatasetDict({split: _read_split(builder, split, ps, kwargs) for split, ps in paths.items()})
     where = ", ".join(str(p) for ps in paths.values() for p in ps)
-    try:
-        data = load_dataset(builder, data_files={k: [str(p) for p in ps] for k, ps in paths.items()}, **kwargs)
-    except DatasetGenerationError as err:
-        cause = err.__cause__ or err
-        raise ValueError(f"Could not read {where} as {builder}: {type(cause).__name__}: {cause}. Check that the "
-                         f"file is valid {builder} in UTF-8 (or pass encoding=..., e.g. encoding='latin-1')") from err
-    except ValueError as err:
-        if "corresponds to no data" not in str(err):
-            raise
-        raise ValueError(f"Data file(s) {where} hold no rows (blank, or only a header); add data or point to the "
-                         "right file") from err
     if builder == "json" and "field" not in options and all(len(d) == 1 for d in data.values()):
         nested = [c for c, f in data["train"].features.items()  # a list of records: {"data": [{...}, ...]}
                   if isinstance(f, DatasetList) and isinstance(f.feature, dict)]
         if nested:
-            raise ValueError(f"{where} is one JSON object whose rows sit under {nested}; pass field={nested[0]!r} "
-                             "(load_corpus(path, field=...)) to read them as rows")
+            raise DataError(f"{where} is one JSON object whose rows sit under {nested}; pass field={nested[0]!r} "
+                            "(load_corpus(path, field=...)) to read them as rows")
     if builder == "text" and sample_by == "line":  # a trailing newline becomes an empty row: drop blank lines
         data = data.filter(lambda b: [bool(t.strip()) for t in b["text"]], batched=True)
     return data
+
+
+def _read_split(builder: str, split: str, files: list[Path], kwargs: dict) -> Dataset:
+    """One split's files through ``load_dataset``, on their own: each split has its own columns and types (a
+    validation file may lack training's extra columns); ``nlpseq.rows``/``labels`` check what the task needs."""
+    where = f"{', '.join(map(str, files))} ({split} split)"
+    try:
+        return load_dataset(builder, data_files={split: [str(p) for p in files]}, split=split, **kwargs)
+    except Exception as err:  # whatever the builder, pandas or Arrow raise on a bad file
+        if "corresponds to no data" in str(err):
+            raise DataError(f"Data file(s) {where} hold no rows (blank, or only a header); add data or point to "
+                            "the right file") from err
+        cause = (err.__cause__ or err) if isinstance(err, DatasetGenerationError) else err
+    text = f"{type(cause).__name__}: {cause}"
+    hint = ("a column holds values of different types in different rows (numbers and text, lists and words): give "
+            "every row of a column one type") if "cast" in text.lower() or "Arrow" in text else \
+        f"check that the file is valid {builder} in UTF-8 (or pass encoding=..., e.g. encoding='latin-1')"
+    raise DataError(f"Could not read {where} as {builder}: {text[:600]}; {hint}") from cause
 
 
 def _split_tail(train: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
@@ -151,8 +163,8 @@ def _parallel_mapping(path: Path) -> dict[str, tuple[Path, Path]]:
             by_split.setdefault(split, []).append(p)
     langs = sorted(p.suffix for p in by_split["train"])
     if len(langs) != 2:
-        raise ValueError(f"Directory {path} holds {len(langs)} parallel train files ({langs}), not two; pass the "
-                         "pair explicitly: load_corpus({'train': ('train.en', 'train.de'), ...})")
+        raise DataError(f"Directory {path} holds {len(langs)} parallel train files ({langs}), not two; pass the "
+                        "pair explicitly: load_corpus({'train': ('train.en', 'train.de'), ...})")
     return {split: tuple(sorted(files)) for split, files in by_split.items()
             if sorted(p.suffix for p in files) == langs}
 
@@ -169,22 +181,22 @@ def load_parallel_text(files: Mapping[str, tuple[str | Path, str | Path]], sourc
     data = {}
     for split, pair in files.items():
         if isinstance(pair, (str, Path)) or len(pair) != 2:
-            raise ValueError(f"Split {split!r} of a parallel corpus needs a (source_file, target_file) pair, "
-                             f"got {pair!r}")
+            raise DataError(f"Split {split!r} of a parallel corpus needs a (source_file, target_file) pair, "
+                            f"got {pair!r}")
         paths = [Path(p) for p in pair]
         for p in paths:
             if not p.is_file():
-                raise FileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at "
-                                        f"{Path.cwd()})")
+                raise DataFileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at "
+                                            f"{Path.cwd()})")
         langs = [source_lang or paths[0].suffix.lstrip("."), target_lang or paths[1].suffix.lstrip(".")]
         if not all(langs) or langs[0] == langs[1]:
-            raise ValueError(f"Cannot tell the two languages of {[str(p) for p in paths]} apart from their "
-                             f"extensions ({langs}); pass source_lang= and target_lang=")
+            raise DataError(f"Cannot tell the two languages of {[str(p) for p in paths]} apart from their "
+                            f"extensions ({langs}); pass source_lang= and target_lang=")
         lines = [p.read_text(encoding="utf-8").splitlines() for p in paths]
         if len(lines[0]) != len(lines[1]):
-            raise ValueError(f"Parallel files differ in length: {paths[0]} has {len(lines[0])} lines, {paths[1]} "
-                             f"has {len(lines[1])}; line i of one must translate line i of the other (fix or "
-                             "re-align the files)")
+            raise DataError(f"Parallel files differ in length: {paths[0]} has {len(lines[0])} lines, {paths[1]} "
+                            f"has {len(lines[1])}; line i of one must translate line i of the other (fix or "
+                            "re-align the files)")
         rows = [{langs[0]: a, langs[1]: b} for a, b in zip(*lines)]
         features = Features({"translation": {lang: Value("string") for lang in langs}})
         data[split] = Dataset.from_dict({"translation": rows}, features=features)
@@ -195,9 +207,9 @@ def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}:
         close = difflib.get_close_matches(name, list(BUILTIN_CORPORA), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"{name!r} is neither a built-in corpus ({sorted(BUILTIN_CORPORA)}){hint} nor an existing "
-                         "local path, and HF_HUB_OFFLINE is set, so it cannot come from the Hub. Fix the path, "
-                         "pick a built-in corpus, or unset HF_HUB_OFFLINE on a machine with network access.")
+        raise DataError(f"{name!r} is neither a built-in corpus ({sorted(BUILTIN_CORPORA)}){hint} nor an existing "
+                        "local path, and HF_HUB_OFFLINE is set, so it cannot come from the Hub. Fix the path, "
+                        "pick a built-in corpus, or unset HF_HUB_OFFLINE on a machine with network access.")
     data = load_dataset(name, config, **kwargs)
     return data if isinstance(data, DatasetDict) else DatasetDict({"train": data})
 
@@ -227,23 +239,24 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | 
             local files and Hub names (e.g. ``field="data"`` for a JSON file whose rows sit under one key).
     """
     if sample_by not in TEXT_SAMPLING:
-        raise ValueError(f"sample_by={sample_by!r}; choose one of {TEXT_SAMPLING}")
+        raise ConfigurationError(f"sample_by={sample_by!r}; choose one of {TEXT_SAMPLING}")
     if not isinstance(name_or_path, (str, os.PathLike, Mapping)):
-        raise TypeError(f"load_corpus takes a corpus name, a path or a {{split: path}} mapping, got "
-                        f"{type(name_or_path).__name__}; for several files pass {{'train': path, 'validation': path}} "
-                        "or a directory of train.*/validation.* files")
+        raise DataTypeError(f"load_corpus takes a corpus name, a path or a {{split: path}} mapping, got "
+                            f"{type(name_or_path).__name__}; for several files pass {{'train': path, 'validation': "
+                            "path} or a directory of train.*/validation.* files")
     if isinstance(name_or_path, Mapping):
         single_files = all(isinstance(v, (str, os.PathLike)) or _is_file_list(v) for v in name_or_path.values())
     else:
         path = Path(name_or_path)
         single_files = path.is_file() or (path.is_dir() and not _has_parallel_train(path))
     if sample_by != "line" and not single_files:
-        raise ValueError(f"sample_by={sample_by!r} applies to local .txt files, not to {name_or_path!r}; drop it")
+        raise ConfigurationError(f"sample_by={sample_by!r} applies to local .txt files, not to {name_or_path!r}; "
+                                 "drop it")
     if isinstance(name_or_path, Mapping):
         parallel = [not (isinstance(v, (str, os.PathLike)) or _is_file_list(v)) for v in name_or_path.values()]
         if any(parallel) and not all(parallel):
-            raise ValueError("Mix of single files and (source, target) pairs in one mapping; give every split "
-                             "the same kind")
+            raise DataError("Mix of single files and (source, target) pairs in one mapping; give every split "
+                            "the same kind")
         data = load_parallel_text(name_or_path) if any(parallel) else _load_files(name_or_path, sample_by, **kwargs)
     elif str(name_or_path) in BUILTIN_CORPORA:
         data = make_corpus(str(name_or_path), seed=seed, **kwargs)
@@ -254,26 +267,26 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | 
     elif Path(name_or_path).is_file():
         data = _load_files({"train": name_or_path}, sample_by, **kwargs)
     elif _format_suffix(Path(name_or_path)) in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
-        raise FileNotFoundError(f"Data file not found: {name_or_path}; check the path "
-                                f"(relative paths start at {Path.cwd()})")
+        raise DataFileNotFoundError(f"Data file not found: {name_or_path}; check the path "
+                                    f"(relative paths start at {Path.cwd()})")
     else:
         data = _load_hub(str(name_or_path), config, **kwargs)
 
     if "train" not in data or len(data["train"]) == 0:
-        raise ValueError(f"Corpus {name_or_path!r} has an empty or missing train split (splits: "
-                         f"{ {k: len(v) for k, v in data.items()} }); check the file's contents and format")
+        raise DataError(f"Corpus {name_or_path!r} has an empty or missing train split (splits: "
+                        f"{ {k: len(v) for k, v in data.items()} }); check the file's contents and format")
     if "validation" not in data:
         if not 0 < validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+            raise ConfigurationError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
         if sample_by == "document":
             data["train"], data["validation"] = _split_tail(data["train"], validation_fraction)
         else:
             try:
                 parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
             except ValueError as err:
-                raise ValueError(f"Cannot hold out validation_fraction={validation_fraction} of the "
-                                 f"{len(data['train'])} training row(s) of {name_or_path!r} ({err}); give more rows, "
-                                 "a validation file/split, or another validation_fraction") from err
+                raise DataError(f"Cannot hold out validation_fraction={validation_fraction} of the "
+                                f"{len(data['train'])} training row(s) of {name_or_path!r} ({err}); give more rows, "
+                                "a validation file/split, or another validation_fraction") from err
             data["train"], data["validation"] = parts["train"], parts["test"]
     return data
 
@@ -283,20 +296,29 @@ def require_columns(data: Dataset | DatasetDict, columns: list[str], purpose: st
     names = next(iter(data.values())).column_names if isinstance(data, DatasetDict) else data.column_names
     missing = [c for c in columns if c not in names]
     if missing:
-        raise ValueError(f"{purpose} needs column(s) {missing}, but the dataset has {names}; "
-                         "pass the right column name (e.g. --text_column)")
+        raise DataError(f"{purpose} needs column(s) {missing}, but the dataset has {names}; "
+                        "pass the right column name (e.g. --text_column)")
+
+
+def _map_each(data: DatasetDict, encode, keep: tuple[str, ...] = (), num_proc: int | None = None) -> DatasetDict:
+    """Batched ``encode`` over every split, dropping each split's own columns but ``keep`` (splits may differ)."""
+    return DatasetDict({split: ds.map(encode, batched=True, num_proc=num_proc, desc="Tokenizing",
+                                      remove_columns=[c for c in ds.column_names if c not in keep])
+                        for split, ds in data.items()})
 
 
 def tokenize_dataset(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",
                      max_length: int | None = None, num_proc: int | None = None) -> DatasetDict:
-    """Tokenize ``text_column`` with a batched ``map``; drops the other columns. Truncates if ``max_length``."""
+    """Tokenize ``text_column`` with a batched ``map``; drops the other columns. Truncates if ``max_length``.
+
+    A row without text (None) in any split is a ``DataError`` that lists the rows (``nlpseq.rows``)."""
     require_columns(data, [text_column], "tokenize_dataset")
-    cols = next(iter(data.values())).column_names
+    data = check_rows(data, [Field(text_column)], "tokenize_dataset")
 
     def encode(batch):
         return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
 
-    return data.map(encode, batched=True, num_proc=num_proc, remove_columns=cols, desc="Tokenizing")
+    return _map_each(data, encode, num_proc=num_proc)
 
 
 def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None) -> DatasetDict:
@@ -306,7 +328,7 @@ def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None)
     do. Pair it with ``DataCollatorForLanguageModeling`` (``mlm=False`` adds the labels for CLM).
     """
     if block_size < 2:
-        raise ValueError(f"block_size must be >= 2, got {block_size}")
+        raise ConfigurationError(f"block_size must be >= 2, got {block_size}")
     require_columns(data, ["input_ids"], "group_texts (run tokenize_dataset first)")
 
     def group(batch):
@@ -317,28 +339,29 @@ def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None)
 
     grouped = data.map(group, batched=True, num_proc=num_proc, desc=f"Grouping into blocks of {block_size}")
     if len(grouped["train"]) == 0:
-        raise ValueError(f"No block of {block_size} tokens fits in the training text; lower block_size")
+        raise DataError(f"No block of {block_size} tokens fits in the training text; lower block_size")
     return grouped
 
 
 def prepare_classification(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",
                            label_column: str = "label", max_length: int | None = None,
-                           num_proc: int | None = None) -> DatasetDict:
-    """Tokenize texts and put the class index in ``labels``.
+                           num_proc: int | None = None, labels: LabelVocabulary | None = None) -> DatasetDict:
+    """Tokenize texts and put each row's class id (or, for regression, its number) in ``labels``.
 
-    String labels are turned into a ``ClassLabel`` (sorted names) first, so ``features["labels"].names`` always
-    gives the id -> name map for the model config.
+    One label vocabulary for every split (``nlpseq.labels``): fitted on the training split unless ``labels`` is
+    given, so ``features["labels"].names`` is the id -> name map for the model config (regression labels are
+    float32). A missing text or label, or a label the training split lacks, is a ``DataError`` naming the rows or
+    labels and the split; a ``test`` split without any label is dropped with a warning.
     """
     require_columns(data, [text_column, label_column], "prepare_classification")
-    if not isinstance(data["train"].features[label_column], ClassLabel):
-        data = data.class_encode_column(label_column)
-    cols = [c for c in data["train"].column_names if c != label_column]
+    data, labels = classification_data(data, text_column, label_column, labels)
+    data = encode_labels(data, labels)
 
     def encode(batch):
         return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
 
-    data = data.map(encode, batched=True, num_proc=num_proc, remove_columns=cols, desc="Tokenizing")
-    return data.rename_column(label_column, "labels")
+    data = _map_each(data, encode, keep=(label_column,), num_proc=num_proc)
+    return data if label_column == "labels" else data.rename_column(label_column, "labels")
 
 
 def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, source_lang: str = "en",
@@ -354,10 +377,11 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
     names = data["train"].column_names
     if translation_column in names:
         feature = data["train"].features[translation_column]
-        langs = set(feature.languages if isinstance(feature, Translation) else feature)
+        langs = set(feature.languages if isinstance(feature, Translation) else feature
+                    if isinstance(feature, dict) else (source_lang, target_lang))  # Json: the row check looks
         if not {source_lang, target_lang} <= langs:
-            raise ValueError(f"Column {translation_column!r} has languages {sorted(langs)}, not "
-                             f"{source_lang!r} -> {target_lang!r}; pass --source_lang/--target_lang from those")
+            raise DataError(f"Column {translation_column!r} has languages {sorted(langs)}, not "
+                            f"{source_lang!r} -> {target_lang!r}; pass --source_lang/--target_lang from those")
 
         def pairs(batch):
             rows = batch[translation_column]
@@ -368,6 +392,9 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
         def pairs(batch):
             return batch[source_lang], batch[target_lang]
 
+    data = check_rows(data, translation_fields(data, source_lang, target_lang, translation_column),
+                      "prepare_translation")
+
     def encode(batch):
         src, tgt = pairs(batch)
         enc = tokenizer(src, truncation=max_source_length is not None, max_length=max_source_length)
@@ -375,4 +402,4 @@ def prepare_translation(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, s
                                   max_length=max_target_length)["input_ids"]
         return enc
 
-    return data.map(encode, batched=True, num_proc=num_proc, remove_columns=names, desc="Tokenizing")
+    return _map_each(data, encode, num_proc=num_proc)

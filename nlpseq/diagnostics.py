@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedModel
 
+from .errors import InputError
+
 
 def gradient_through_time(model: PreTrainedModel, input_ids: torch.LongTensor,
                           attention_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -30,9 +32,9 @@ def gradient_through_time(model: PreTrainedModel, input_ids: torch.LongTensor,
         ``(seq,)`` float tensor: the gradient norm at each step, averaged over the batch.
     """
     if input_ids.dim() != 2 or input_ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be (batch, seq) with seq >= 1, got shape {tuple(input_ids.shape)}.")
+        raise InputError(f"input_ids must be (batch, seq) with seq >= 1, got shape {tuple(input_ids.shape)}.")
     if attention_mask is not None and tuple(attention_mask.shape) != tuple(input_ids.shape):
-        raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected input_ids' shape "
+        raise InputError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected input_ids' shape "
                          f"{tuple(input_ids.shape)}.")
     was_training = model.training
     model.eval()

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainingArguments
 
+from .errors import ConfigurationError, ConfigurationTypeError, DataError, DataTypeError, InputError
 from .models import SkipGramConfig, SkipGramModel
 
 WEIGHTINGS = ("count", "tfidf")
@@ -50,19 +51,19 @@ _NON_WORD = r"[^\p{L}\p{N}_]+"
 def _as_documents(raw_documents: object, name: str = "raw_documents") -> list[str]:
     """Check that ``raw_documents`` is a non-empty collection of strings and return it as a list."""
     if isinstance(raw_documents, (str, bytes)):
-        raise TypeError(f"{name} must be an iterable of documents (e.g. a list of str), got a single "
-                        f"{type(raw_documents).__name__}; wrap it in a list: [text].")
+        raise DataTypeError(f"{name} must be an iterable of documents (e.g. a list of str), got a single "
+                            f"{type(raw_documents).__name__}; wrap it in a list: [text].")
     if isinstance(raw_documents, (pa.Array, pa.ChunkedArray)):
         raw_documents = raw_documents.to_pylist()
     if not isinstance(raw_documents, Iterable):
-        raise TypeError(f"{name} must be an iterable of str, got {type(raw_documents).__name__}.")
+        raise DataTypeError(f"{name} must be an iterable of str, got {type(raw_documents).__name__}.")
     docs = raw_documents if isinstance(raw_documents, list) else list(raw_documents)
     if not docs:
-        raise ValueError(f"{name} is empty; pass at least one document.")
+        raise DataError(f"{name} is empty; pass at least one document.")
     if not all(isinstance(d, str) for d in docs):
         bad = next(i for i, d in enumerate(docs) if not isinstance(d, str))
-        raise TypeError(f"{name}[{bad}] is a {type(docs[bad]).__name__}, not str; every document must be a "
-                        "string (decode bytes, replace None with '').")
+        raise DataTypeError(f"{name}[{bad}] is a {type(docs[bad]).__name__}, not str; every document must be a "
+                            "string (decode bytes, replace None with '').")
     return docs
 
 
@@ -142,8 +143,8 @@ def _tokenize(docs: list[str], analyzer: object, lowercase: bool) -> tuple[pa.Ar
     flat = [t for doc in tokens for t in doc]
     bad = [t for t in flat if not isinstance(t, str)][:1]
     if bad:
-        raise TypeError(f"the analyzer {analyzer!r} returned a {type(bad[0]).__name__} token ({bad[0]!r}); a "
-                        "callable analyzer must return a list of str for each document.")
+        raise DataTypeError(f"the analyzer {analyzer!r} returned a {type(bad[0]).__name__} token ({bad[0]!r}); a "
+                            "callable analyzer must return a list of str for each document.")
     return pa.array(flat, pa.large_string()), _indptr(np.repeat(np.arange(len(docs)), list(map(len, tokens))),
                                                       len(docs))
 
@@ -228,7 +229,8 @@ class BagOfWords:
         valid = self.get_params()
         for name, value in params.items():
             if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for BagOfWords; valid parameters: {sorted(valid)}.")
+                raise ConfigurationError(f"Invalid parameter {name!r} for BagOfWords; valid parameters: "
+                                         f"{sorted(valid)}.")
             setattr(self, name, value)
         return self
 
@@ -249,23 +251,23 @@ class BagOfWords:
 
     def _check_params(self) -> None:
         if self.weighting not in WEIGHTINGS:
-            raise ValueError(f"weighting={self.weighting!r}; choose one of {WEIGHTINGS}.")
+            raise ConfigurationError(f"weighting={self.weighting!r}; choose one of {WEIGHTINGS}.")
         if self._norm not in NORMS:
-            raise ValueError(f"norm={self.norm!r}; choose one of {NORMS}.")
+            raise ConfigurationError(f"norm={self.norm!r}; choose one of {NORMS}.")
         lo, hi = self.ngram_range
         if not (isinstance(lo, Integral) and isinstance(hi, Integral) and 1 <= lo <= hi):
-            raise ValueError(f"ngram_range={self.ngram_range!r}; use (min_n, max_n) with 1 <= min_n <= max_n.")
+            raise ConfigurationError(f"ngram_range={self.ngram_range!r}; use (min_n, max_n) with 1 <= min_n <= max_n.")
         for name in ("min_df", "max_df"):
             value = getattr(self, name)
             if isinstance(value, float) and not 0.0 <= value <= 1.0 or value < 0:
-                raise ValueError(f"{name}={value!r}: a float is a fraction of documents in [0, 1], an int a "
-                                 "number of documents >= 0.")
+                raise ConfigurationError(f"{name}={value!r}: a float is a fraction of documents in [0, 1], an int a "
+                                         "number of documents >= 0.")
         if self.max_features is not None and (not isinstance(self.max_features, Integral) or self.max_features < 1):
-            raise ValueError(f"max_features={self.max_features!r}; use a positive int or None.")
+            raise ConfigurationError(f"max_features={self.max_features!r}; use a positive int or None.")
         if not (self.analyzer == "word" or isinstance(self.analyzer, PreTrainedTokenizerBase)
                 or callable(self.analyzer)):
-            raise TypeError(f"analyzer={self.analyzer!r}; use 'word', a Hugging Face tokenizer or a callable "
-                            "str -> list[str].")
+            raise ConfigurationTypeError(f"analyzer={self.analyzer!r}; use 'word', a Hugging Face tokenizer or a "
+                                         "callable str -> list[str].")
 
     def _features(self, raw_documents: object) -> tuple[int, pa.Array, np.ndarray]:
         docs = _as_documents(raw_documents)
@@ -285,8 +287,8 @@ class BagOfWords:
         n_docs, features, doc_ids = self._features(raw_documents)
         encoded = features.dictionary_encode()
         if len(encoded.dictionary) == 0:
-            raise ValueError("empty vocabulary: the documents contain no tokens (with the 'word' analyzer a token "
-                             "is 2+ letters, digits or '_'); pass documents with text in them.")
+            raise DataError("empty vocabulary: the documents contain no tokens (with the 'word' analyzer a token "
+                            "is 2+ letters, digits or '_'); pass documents with text in them.")
         order = pc.array_sort_indices(encoded.dictionary).to_numpy()  # byte order of UTF-8 == Python str order
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
@@ -313,8 +315,8 @@ class BagOfWords:
         high = self.max_df if isinstance(self.max_df, Integral) else self.max_df * n_docs
         low = self.min_df if isinstance(self.min_df, Integral) else self.min_df * n_docs
         if high < low:
-            raise ValueError(f"max_df={self.max_df!r} allows fewer documents than min_df={self.min_df!r}; "
-                             "raise max_df or lower min_df.")
+            raise ConfigurationError(f"max_df={self.max_df!r} allows fewer documents than min_df={self.min_df!r}; "
+                                     "raise max_df or lower min_df.")
         mask = (df <= high) & (df >= low)
         if self.max_features is not None and mask.sum() > self.max_features:
             # the same expression and dtype as scikit-learn, so ties at the cut-off resolve identically
@@ -323,9 +325,9 @@ class BagOfWords:
             mask = np.zeros_like(mask)
             mask[top] = True
         if not mask.any():
-            raise ValueError(f"After min_df={self.min_df!r} / max_df={self.max_df!r} no terms remain (document "
-                             f"frequencies range from {df.min()} to {df.max()} over {n_docs} documents); lower "
-                             "min_df or raise max_df.")
+            raise DataError(f"After min_df={self.min_df!r} / max_df={self.max_df!r} no terms remain (document "
+                            f"frequencies range from {df.min()} to {df.max()} over {n_docs} documents); lower "
+                            "min_df or raise max_df.")
         return np.flatnonzero(mask)
 
     # -- transforming ----------------------------------------------------------------------------------------
@@ -370,7 +372,7 @@ class BagOfWords:
         if self.corpus_ is None:
             raise RuntimeError("most_similar needs the fitted corpus; refit with store_corpus=True.")
         if not isinstance(query, str):
-            raise TypeError(f"query must be a str, got {type(query).__name__}.")
+            raise DataTypeError(f"query must be a str, got {type(query).__name__}.")
         _check_top_k(top_k)
         scores = (_unit_rows(self.corpus_) @ _unit_rows(self.transform([query])).T).toarray().ravel()
         top = np.argsort(-scores, kind="stable")[:top_k]
@@ -379,7 +381,7 @@ class BagOfWords:
 
 def _check_top_k(top_k: object) -> None:
     if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
-        raise ValueError(f"top_k={top_k!r}; use a positive int (how many neighbours to return).")
+        raise ConfigurationError(f"top_k={top_k!r}; use a positive int (how many neighbours to return).")
 
 
 def _select_columns(x: sp.csr_matrix, columns: np.ndarray) -> sp.csr_matrix:
@@ -407,7 +409,7 @@ class OneHot:
 
     def __init__(self, vocab_size: int, pad_token_id: int | None = None):
         if not isinstance(vocab_size, Integral) or vocab_size < 1:
-            raise ValueError(f"vocab_size={vocab_size!r}; use a positive int such as len(tokenizer).")
+            raise ConfigurationError(f"vocab_size={vocab_size!r}; use a positive int such as len(tokenizer).")
         self.vocab_size = int(vocab_size)
         self.pad_token_id = pad_token_id
 
@@ -424,19 +426,19 @@ class OneHot:
         """``input_ids``: a ``(batch, seq)`` LongTensor or ragged lists of ids (padded here)."""
         if not isinstance(input_ids, torch.Tensor):
             if isinstance(input_ids, str) or not all(isinstance(row, Sequence) for row in input_ids):
-                raise TypeError("input_ids must be a (batch, seq) LongTensor or a list of lists of token ids; "
-                                "tokenize text first (tokenizer(texts)['input_ids']).")
+                raise DataTypeError("input_ids must be a (batch, seq) LongTensor or a list of lists of token ids; "
+                                    "tokenize text first (tokenizer(texts)['input_ids']).")
             width = max(map(len, input_ids), default=0)
             attention_mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in input_ids])
             input_ids = torch.tensor([list(r) + [0] * (width - len(r)) for r in input_ids], dtype=torch.long)
         if input_ids.dim() != 2 or input_ids.dtype not in (torch.int32, torch.int64):
-            raise ValueError(f"input_ids must be an integer (batch, seq) tensor, got {input_ids.dtype} of shape "
+            raise InputError(f"input_ids must be an integer (batch, seq) tensor, got {input_ids.dtype} of shape "
                              f"{tuple(input_ids.shape)}.")
         if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.vocab_size):
-            raise ValueError(f"token ids must lie in [0, {self.vocab_size}), found {int(input_ids.min())}.."
+            raise InputError(f"token ids must lie in [0, {self.vocab_size}), found {int(input_ids.min())}.."
                              f"{int(input_ids.max())}; build OneHot with the tokenizer's size (from_tokenizer).")
         if attention_mask is not None and tuple(attention_mask.shape) != tuple(input_ids.shape):
-            raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids "
+            raise InputError(f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids "
                              f"{tuple(input_ids.shape)}; pass the mask the tokenizer returned with these ids.")
         keep = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
         if self.pad_token_id is not None:
@@ -456,7 +458,7 @@ def skipgram_pairs(input_ids: Sequence[Sequence[int]], window: int = 2, subsampl
     ``sqrt(t / f(w)) + t / f(w)`` (word2vec), where ``f(w)`` is its share of all tokens.
     """
     if window < 1:
-        raise ValueError(f"window={window}; use at least 1 (neighbours on each side).")
+        raise ConfigurationError(f"window={window}; use at least 1 (neighbours on each side).")
     ids = np.fromiter((i for doc in input_ids for i in doc), np.int64)
     doc = np.repeat(np.arange(len(input_ids)), [len(d) for d in input_ids])
     if subsample:
@@ -499,8 +501,8 @@ class Embeddings:
 
     def __init__(self, weight: torch.Tensor, tokenizer: PreTrainedTokenizerBase):
         if weight.dim() != 2 or weight.shape[0] < len(tokenizer):
-            raise ValueError(f"weight must be (vocab, d) with vocab >= len(tokenizer)={len(tokenizer)}, got "
-                             f"{tuple(weight.shape)}; the model and tokenizer do not match.")
+            raise ConfigurationError(f"weight must be (vocab, d) with vocab >= len(tokenizer)={len(tokenizer)}, got "
+                                     f"{tuple(weight.shape)}; the model and tokenizer do not match.")
         self.weight = weight.detach().float().cpu()
         self.tokenizer = tokenizer
 
@@ -512,8 +514,9 @@ class Embeddings:
         except NotImplementedError:
             embedding = None
         if not isinstance(getattr(embedding, "weight", None), torch.Tensor):
-            raise TypeError(f"{type(model).__name__} has no input embedding matrix (get_input_embeddings()); use a "
-                            "model that embeds tokens (decoder, encoder, recurrent, skip-gram) or Embeddings.train.")
+            raise ConfigurationTypeError(f"{type(model).__name__} has no input embedding matrix "
+                                         "(get_input_embeddings()); use a model that embeds tokens (decoder, encoder, "
+                                         "recurrent, skip-gram) or Embeddings.train.")
         return cls(embedding.weight, tokenizer)
 
     @classmethod
@@ -527,7 +530,7 @@ class Embeddings:
         ids = tokenizer(_as_documents(texts, "texts"), add_special_tokens=False)["input_ids"]
         centers, contexts = skipgram_pairs(ids, window, subsample, len(tokenizer), seed)
         if len(centers) == 0:
-            raise ValueError("No (center, context) pairs: the texts are too short for the window; pass longer texts.")
+            raise DataError("No (center, context) pairs: the texts are too short for the window; pass longer texts.")
         torch.manual_seed(seed)
         model = SkipGramModel(SkipGramConfig(vocab_size=len(tokenizer), hidden_size=hidden_size,
                                              num_negatives=num_negatives, pad_token_id=tokenizer.pad_token_id))
@@ -546,7 +549,7 @@ class Embeddings:
 
     def token_id(self, token: str) -> int:
         if not isinstance(token, str):
-            raise TypeError(f"token must be a str, got {type(token).__name__}.")
+            raise DataTypeError(f"token must be a str, got {type(token).__name__}.")
         index = self.tokenizer.get_vocab().get(token)
         if index is None:
             raise KeyError(f"{token!r} is not a token of the tokenizer's vocabulary; look at "
@@ -572,7 +575,7 @@ class Embeddings:
     def encode(self, texts: Iterable[str], pooling: str = "mean") -> torch.Tensor:
         """Document vectors ``(batch, d)``: the token vectors of each text pooled by ``"mean"|"max"|"sum"``."""
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling={pooling!r}; choose one of {POOLINGS}.")
+            raise ConfigurationError(f"pooling={pooling!r}; choose one of {POOLINGS}.")
         batch = self.tokenizer(_as_documents(texts, "texts"), add_special_tokens=False, padding=True,
                                return_tensors="pt")
         mask = batch["attention_mask"].unsqueeze(-1).float()                       # (batch, seq, 1)

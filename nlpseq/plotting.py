@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import torch
 
+from .errors import ConfigurationError, InputError
+
 
 def plot_gradient_through_time(norms: Mapping[str, torch.Tensor], ax=None, title: str | None = None):
     """Plot ``||dL/dx_t||`` against the distance ``T - t`` (log scale), one line per model.
@@ -80,7 +82,7 @@ def plot_alignment(weights: torch.Tensor, source_tokens: list[str], target_token
     while weights.dim() > 2 and weights.shape[0] == 1:
         weights = weights[0]
     if weights.dim() != 2 or tuple(weights.shape) != (len(target_tokens), len(source_tokens)):
-        raise ValueError(f"weights must be (target, source) = ({len(target_tokens)}, {len(source_tokens)}) to match "
+        raise InputError(f"weights must be (target, source) = ({len(target_tokens)}, {len(source_tokens)}) to match "
                          f"the token lists, got {tuple(weights.shape)}; slice one example (and one head).")
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.35 * len(source_tokens)), max(3.0, 0.35 * len(target_tokens))))
@@ -127,7 +129,8 @@ def plot_attention_heads(attentions: tuple[torch.Tensor, ...] | torch.Tensor, to
     else:
         axes = list(axes)
         if len(axes) != heads:
-            raise ValueError(f"axes has {len(axes)} panels but layer {layer} has {heads} heads; pass one per head.")
+            raise ConfigurationError(f"axes has {len(axes)} panels but layer {layer} has {heads} heads; pass one "
+                                     "per head.")
         prefix = f"{title}, " if title else f"layer {layer}, "
     for head, ax in enumerate(axes):
         plot_alignment(weights[head], tokens, tokens, ax=ax, title=f"{prefix}head {head}")

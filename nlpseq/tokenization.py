@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import io
 import numbers
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
+
+from .errors import ConfigurationError, ConfigurationTypeError, DataError, DataTypeError
 
 #: kinds that tokenize raw text
 KINDS = ("bpe", "wordpiece", "unigram", "char", "sentencepiece")
@@ -118,7 +121,7 @@ def _build(kind: str, vocab_size: int, preset: Preset, min_frequency: int, lower
         trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                             special_tokens=specials)
     else:
-        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
+        raise ConfigurationError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
     return tok, trainer
 
 
@@ -145,11 +148,25 @@ def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowe
             unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, remove_extra_whitespaces=False, hard_vocab_limit=True,
             normalization_rule_name="nmt_nfkc_cf" if lowercase else "identity", minloglevel=2)
     except RuntimeError as err:
-        fix = ("raise vocab_size: the corpus has more characters than that" if "required_chars" in str(err)
-               else "lower vocab_size or give more text")
-        raise ValueError(f"sentencepiece could not reach vocab_size={vocab_size} on this corpus ({err}); "
-                         f"{fix}") from err
+        raise ConfigurationError(_sentencepiece_advice(str(err), vocab_size, preset)) from err
     return proto.getvalue()
+
+
+def _sentencepiece_advice(message: str, vocab_size: int, preset: Preset) -> str:
+    """sentencepiece's complaint in nlpseq's units: its sizes leave out the preset's special tokens, which take
+    the place of its own ``<unk>`` (``len(specials) - 1`` more), so "<= 80" means vocab_size <= 83 here."""
+    extra = len(preset.specials) - 1
+    counted = f"counting the {len(preset.specials)} special tokens of preset {preset.name!r}"
+    high = re.search(r"value <= (\d+)", message)
+    if high:
+        return (f"vocab_size={vocab_size} is more than this corpus supports for 'sentencepiece': at most "
+                f"{int(high.group(1)) + extra} ({counted}); lower vocab_size to that or give more text")
+    chars = re.search(r"required_chars\. \d+ vs (\d+)", message)  # its pieces: every character + its <unk>
+    if chars:
+        return (f"vocab_size={vocab_size} is too small for the characters of this corpus: raise vocab_size to "
+                f"{int(chars.group(1)) + extra} or more ({counted}); 'sentencepiece' needs a piece for every character")
+    return f"sentencepiece could not reach vocab_size={vocab_size} on this corpus ({message}); lower vocab_size " \
+           "or give more text"
 
 
 def _sentencepiece_to_fast(model: bytes, preset: Preset, lowercase: bool) -> Tokenizer:
@@ -196,34 +213,35 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
             (smaller than the specials plus the alphabet, or larger than the corpus supports).
     """
     if kind not in KINDS + PRETOKENIZED_KINDS:
-        raise ValueError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
+        raise ConfigurationError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
     if preset not in PRESETS:
-        raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        raise ConfigurationError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     spec = PRESETS[preset]
     if vocab_size is not None:
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral):
-            raise TypeError(f"vocab_size must be an int (or None for 'char'/'word'), got {vocab_size!r}")
+            raise ConfigurationTypeError(f"vocab_size must be an int (or None for 'char'/'word'), got {vocab_size!r}")
         vocab_size = int(vocab_size)
     all_chars = vocab_size is None
     if all_chars:
         if kind not in ("char", "word"):
-            raise ValueError(f"vocab_size=None is only allowed for kind='char' or 'word'; give {kind!r} a vocab_size")
+            raise ConfigurationError(f"vocab_size=None is only allowed for kind='char' or 'word'; give {kind!r} a "
+                                     "vocab_size")
         vocab_size = 1 << 30  # no cap: the trainer stops at the alphabet; the size is read back below
     if isinstance(texts, str):
-        raise TypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
+        raise DataTypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
     texts = list(texts)
     bad = [t for t in texts if not isinstance(t, str)][:1]
     if bad:
-        raise TypeError(f"train_tokenizer takes strings, got a {type(bad[0]).__name__}; pass the text column "
-                        "(and drop missing values, e.g. dataset.filter(lambda r: r['text'] is not None))")
+        raise DataTypeError(f"train_tokenizer takes strings, got a {type(bad[0]).__name__}; pass the text column "
+                            "(and drop missing values, e.g. dataset.filter(lambda r: r['text'] is not None))")
     texts = [t for t in texts if t.strip()]
     if not texts:
-        raise ValueError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
+        raise DataError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
     floor = len(spec.specials) + (256 if kind == "bpe" else 1)
     if vocab_size < floor:
         alphabet = "the 256-byte alphabet" if kind == "bpe" else "at least one character"
-        raise ValueError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens of "
-                         f"preset {preset!r} plus {alphabet}; use vocab_size >= {floor}")
+        raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens of "
+                                 f"preset {preset!r} plus {alphabet}; use vocab_size >= {floor}")
 
     if kind == "sentencepiece":
         tok = _sentencepiece_to_fast(_sentencepiece_model(texts, vocab_size, spec, lowercase), spec, lowercase)
@@ -236,22 +254,22 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
                 raise
             chars = {c for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(
                 tok.normalizer.normalize_str(t) if tok.normalizer else t) for c in w}
-            raise ValueError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens plus "
-                             f"the alphabet of this corpus ({len(chars)} distinct characters for {kind!r}); use "
-                             f"vocab_size >= {len(spec.specials) + len(chars) + 1}") from None
+            raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special "
+                                     f"tokens plus the alphabet of this corpus ({len(chars)} distinct characters for "
+                                     f"{kind!r}); use vocab_size >= {len(spec.specials) + len(chars) + 1}") from None
         if kind == "word":
             tok = _specials_first(tok, spec)
 
     got = tok.get_vocab_size()
     vocab_size = got if all_chars else vocab_size
     if got > vocab_size:
-        raise ValueError(f"vocab_size={vocab_size} is smaller than the special tokens plus the alphabet of this "
-                         f"corpus ({got} tokens for {kind!r}); raise vocab_size to >= {got}"
-                         + (" or set limit_alphabet" if kind == "wordpiece" else ""))
+        raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the special tokens plus the alphabet of "
+                                 f"this corpus ({got} tokens for {kind!r}); raise vocab_size to >= {got}"
+                                 + (" or set limit_alphabet" if kind == "wordpiece" else ""))
     if got < vocab_size:
-        raise ValueError(f"The corpus only supports {got} tokens for {kind!r} (min_frequency={min_frequency}), "
-                         f"not vocab_size={vocab_size}; lower vocab_size to {got}, lower min_frequency, "
-                         "or give more text")
+        raise ConfigurationError(f"The corpus only supports {got} tokens for {kind!r} (min_frequency={min_frequency}), "
+                                 f"not vocab_size={vocab_size}; lower vocab_size to {got}, lower min_frequency, "
+                                 "or give more text")
     for i, special in enumerate(spec.specials):  # the contract every model relies on
         assert tok.token_to_id(special) == i, f"special token {special} should have id {i}"
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 import transformers
 import yaml
-from datasets import DatasetDict
 from transformers import (
     AutoConfig,
     AutoTokenizer,
@@ -36,10 +35,25 @@ from transformers import (
 )
 
 from . import models
-from .checkpointing import SafetensorsCheckpointMixin
+from .arguments import (
+    check_data_arguments,
+    check_lengths,
+    check_local_sources,
+    check_output_dir,
+    check_override_types,
+    check_training_arguments,
+)
+from .checkpointing import (  # the resume helpers live beside the checkpoint format; recipes import them here
+    SafetensorsCheckpointMixin,
+    check_resume_checkpoint,
+    last_complete_checkpoint,  # noqa: F401
+    resolve_resume,  # noqa: F401
+)
 from .data import load_corpus, require_columns
+from .errors import ConfigurationError, ConfigurationFileNotFoundError, InputError
 from .hub import model_card
 from .presets import SIZES, preset, training_defaults
+from .rows import check_translation_columns  # noqa: F401  (moved there; recipes import it here)
 from .tokenization import train_tokenizer
 
 TRAINER_STATE = "trainer_state.json"
@@ -101,6 +115,9 @@ class DataArguments:
     sample_by: str = field(default="line", metadata={
         "help": ".txt rows: line (one per non-blank line) | document (one per file, line breaks kept: a character "
                 "stream; held-out split = the last validation_fraction of the text)"})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "start over in a non-empty --output_dir, deleting its checkpoints and the files of its previous run "
+                "(the HF examples' flag; transformers 5 dropped it from TrainingArguments)"})
 
 
 def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None = None) -> tuple:
@@ -178,40 +195,52 @@ def recipe_defaults(model_args: ModelArguments, task: str) -> dict:
     return training_defaults(family, None, task, hidden_size=hidden) if path.is_file() else {}
 
 
-def check_arguments(model_args: ModelArguments, training_args, task: str) -> None:
-    """Fail before any work on an unknown family, a task the family lacks, or a missing resume checkpoint."""
+def check_arguments(model_args: ModelArguments, training_args, task: str,
+                    data_args: DataArguments | None = None) -> None:
+    """Fail before any work: an unknown family or a task it lacks, out-of-range training/data arguments and an
+    unusable ``--output_dir`` (``nlpseq.arguments``), a missing or damaged resume checkpoint, a checkpoint or config
+    of another family, misspelt or mistyped ``--config_overrides``, and a config they make invalid."""
     family = FAMILIES.get(model_args.model_family)
     if family is None:
-        raise ValueError(f"Unknown model family {model_args.model_family!r}; choose one of {sorted(FAMILIES)}")
+        raise ConfigurationError(f"Unknown model family {model_args.model_family!r}; choose one of {sorted(FAMILIES)}")
     if task not in family:
         able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
-        raise ValueError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
-    resume = getattr(training_args, "resume_from_checkpoint", None)
-    if resume not in (None, "", "True", "true", "last"):
-        if not Path(resume).is_dir():
-            raise FileNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
-                                    "of a previous run (or 'last' for the newest complete one in --output_dir)")
-        if not (Path(resume) / TRAINER_STATE).is_file():
-            raise ValueError(f"Checkpoint {resume} is incomplete (no {TRAINER_STATE}: the run was killed while "
-                             "saving it); resume from an earlier checkpoint or use 'last'")
-    if model_args.model_name_or_path and not Path(model_args.model_name_or_path).is_dir() \
-            and os.environ.get("HF_HUB_OFFLINE") == "1":
-        raise FileNotFoundError(f"--model_name_or_path {model_args.model_name_or_path} is not a local folder and "
-                                "HF_HUB_OFFLINE=1 forbids the Hub; pass a saved checkpoint directory")
+        raise ConfigurationError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
+    check_training_arguments(training_args)
+    if data_args is not None:
+        check_data_arguments(data_args)
+    check_output_dir(training_args.output_dir)
+    check_resume_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
+    check_local_sources(model_args)
     overrides = parse_overrides(model_args.config_overrides)
+    _check_override_keys(family["model_type"], overrides)
+    config = _check_config_source(model_args, family["model_type"], overrides, task)
+    if data_args is not None:
+        check_lengths(config, task, data_args, training_args)
+
+
+def _check_config_source(model_args: ModelArguments, expected: str, overrides: dict,
+                         task: str | None = None) -> PretrainedConfig:
+    """The checkpoint or ``--config_name`` file is of the family, and its config with the overrides is valid
+    (returned, without the tokenizer's vocabulary)."""
     if model_args.model_name_or_path:
         model_type = AutoConfig.from_pretrained(model_args.model_name_or_path).model_type
-        if model_type != family["model_type"]:
+        if model_type != expected:
             owner = next((f for f, tasks in FAMILIES.items() if tasks["model_type"] == model_type), model_type)
-            raise ValueError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} model but "
-                             f"--model_family is {model_args.model_family!r}; pass --model_family {owner}")
-    else:  # an unknown size or a config of another family fails here, before the tokenizer is trained
-        model_type = preset_config(model_args).get("model_type", family["model_type"])
-        if model_type != family["model_type"]:
-            raise ValueError(f"--config_name {model_args.config_name} is a {model_type!r} config but --model_family "
-                             f"is {model_args.model_family!r}; pass a {family['model_type']} config or the matching "
-                             "--model_family")
-    _check_override_keys(family["model_type"], overrides)
+            raise ConfigurationError(f"--model_name_or_path {model_args.model_name_or_path} holds a {model_type!r} "
+                                     f"model but --model_family is {model_args.model_family!r}; pass --model_family "
+                                     f"{owner}")
+        return AutoConfig.from_pretrained(model_args.model_name_or_path, **overrides)  # its own checks, now
+    try:  # an unknown size or a config of another family fails here, before the tokenizer is trained
+        values = dict(preset_config(model_args, task))
+    except FileNotFoundError as err:
+        raise ConfigurationFileNotFoundError(str(err)) from None
+    model_type = values.pop("model_type", expected)
+    if model_type != expected:
+        raise ConfigurationError(f"--config_name {model_args.config_name} is a {model_type!r} config but "
+                                 f"--model_family is {model_args.model_family!r}; pass a {expected} config or the "
+                                 "matching --model_family")
+    return AutoConfig.for_model(expected, **{**values, **overrides})  # e.g. hidden_size not divisible by heads
 
 
 def preset_config(model_args: ModelArguments, task: str | None = None) -> dict:
@@ -227,51 +256,17 @@ def preset_config(model_args: ModelArguments, task: str | None = None) -> dict:
 
 
 def _check_override_keys(model_type: str, overrides: dict) -> None:
-    """A misspelt ``--config_overrides`` key would be stored on the config and silently ignored: refuse it."""
+    """A misspelt ``--config_overrides`` key would be stored on the config and silently ignored: refuse it (and a
+    value of the wrong type, which would fail deep inside the model)."""
     known = set(AutoConfig.for_model(model_type).to_dict())
     unknown = [k for k in overrides if k not in known]
     if unknown:
         hints = {k: difflib.get_close_matches(k, known, n=1) for k in unknown}
         hint = "; ".join(f"{k!r}: did you mean {m[0]!r}?" for k, m in hints.items() if m)
-        raise ValueError(f"--config_overrides key(s) {unknown} are not {model_type} config fields"
-                         f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid ones")
-
-
-def check_translation_columns(data: DatasetDict, data_args: DataArguments) -> None:
-    """The source/target languages must exist: as keys of a ``translation`` column or as two columns."""
-    train = data["train"]
-    wanted = [data_args.source_lang, data_args.target_lang]
-    if "translation" in train.column_names:
-        langs = sorted(train[0]["translation"]) if len(train) else []
-        missing = [lang for lang in wanted if lang not in langs]
-        if missing:
-            raise ValueError(f"The 'translation' column has languages {langs}, not {missing}; pass "
-                             "--source_lang/--target_lang from those")
-    else:
-        missing = [c for c in wanted if c not in train.column_names]
-        if missing:
-            raise ValueError(f"Translation needs a 'translation' column or one column per language; {missing} "
-                             f"missing from {train.column_names}: pass --source_lang/--target_lang naming the "
-                             "two text columns")
-
-
-def last_complete_checkpoint(output_dir: str) -> str | None:
-    """The newest ``checkpoint-N`` whose ``trainer_state.json`` exists.
-
-    The Trainer writes a checkpoint's files one after another and ``trainer_state.json`` last, so a run
-    killed mid-save leaves a folder without it; ``get_last_checkpoint`` would pick that folder and fail.
-    """
-    folders = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    complete = [p for p in folders if (p / TRAINER_STATE).is_file()]
-    return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
-
-
-def resolve_resume(training_args) -> str | None:
-    """``'last'`` / ``True`` -> the newest complete checkpoint in output_dir (None: start fresh); else the path."""
-    resume = training_args.resume_from_checkpoint
-    if resume in ("True", "true", "last"):
-        return last_complete_checkpoint(training_args.output_dir)
-    return resume or None
+        raise ConfigurationError(f"--config_overrides key(s) {unknown} are not {model_type} config fields"
+                                 f"{' (' + hint + ')' if hint else ''}; see the model's config class for the valid "
+                                 "ones")
+    check_override_types(type(AutoConfig.for_model(model_type)), overrides)
 
 
 def load_data(data_args: DataArguments, seed: int):
@@ -321,7 +316,7 @@ def parse_overrides(text: str | None) -> dict:
     out = {}
     for item in filter(None, (text or "").split(",")):
         if "=" not in item:
-            raise ValueError(f"--config_overrides item {item!r} is not key=value")
+            raise ConfigurationError(f"--config_overrides item {item!r} is not key=value")
         key, value = (s.strip() for s in item.split("=", 1))
         try:
             out[key] = json.loads(value)
@@ -409,7 +404,7 @@ def stream_perplexity(model: PreTrainedModel, input_ids: Sequence[int] | torch.T
     ids = torch.as_tensor(input_ids, dtype=torch.long).flatten()
     stride = stride or context // 2
     if len(ids) < 2 or not 0 < stride < context:
-        raise ValueError(f"stream_perplexity needs >= 2 tokens (got {len(ids)}) and 0 < stride < context (got "
+        raise InputError(f"stream_perplexity needs >= 2 tokens (got {len(ids)}) and 0 < stride < context (got "
                          f"stride={stride}, context={context}); pass a longer stream or a smaller stride")
     first = min(context, len(ids))
     spans = [(0, first, first - 1)]  # (start, end, tokens scored = the last ones of the window)

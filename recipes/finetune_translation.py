@@ -16,6 +16,8 @@ import numpy as np
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, TrainerCallback, set_seed
 
 from nlpseq import metrics, prepare_translation
+from nlpseq.rows import check_rows, translation_fields
+from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -52,10 +54,17 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, Seq2SeqTrainingArguments,
                                                       argv=argv, task="translation")
-    check_arguments(model_args, training_args, "translation")
+    check_arguments(model_args, training_args, "translation", data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(model_args, data_args, training_args, callbacks)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, training_args: Seq2SeqTrainingArguments,
+        callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     check_translation_columns(data, data_args)
+    data = check_rows(data, translation_fields(data, data_args.source_lang, data_args.target_lang), "translation")
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "translation", training_args.output_dir)
     with training_args.main_process_first(desc="tokenize"):

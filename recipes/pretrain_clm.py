@@ -13,6 +13,8 @@ from transformers import DataCollatorForLanguageModeling, TrainerCallback, Train
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
+from nlpseq.rows import check_rows, text_fields
+from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -33,17 +35,20 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
     ``TimeLimitCallback(10)`` for a wall-clock budget)."""
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments,
                                                       argv=argv, task="clm")
-    check_arguments(model_args, training_args, "clm")
+    check_arguments(model_args, training_args, "clm", data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(model_args, data_args, training_args, callbacks)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments,
+        callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
+    data = check_rows(data, text_fields(data_args.text_column), "language-model pretraining")  # no None texts
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "clm", training_args.output_dir)
     config = build_config(model_args, tokenizer, "clm")
-    limit = getattr(config, "max_position_embeddings", None)
-    if limit is not None and data_args.block_size > limit:
-        raise ValueError(f"--block_size {data_args.block_size} is longer than the model's {limit} positions; "
-                         "lower --block_size or raise max_position_embeddings in --config_overrides")
     model = build_model(model_args, config, "clm")
     with training_args.main_process_first(desc="tokenize"):
         blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)

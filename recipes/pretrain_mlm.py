@@ -14,6 +14,8 @@ from transformers import DataCollatorForLanguageModeling, TrainerCallback, Train
 
 from nlpseq import group_texts, tokenize_dataset
 from nlpseq.data import require_columns
+from nlpseq.rows import check_rows, text_fields
+from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
@@ -38,16 +40,20 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
     model_args, data_args, mask_args, training_args = parse_args(
         ModelArguments, DataArguments, MaskingArguments, TrainingArguments, argv=argv, task="mlm")
-    check_arguments(model_args, training_args, "mlm")
+    check_arguments(model_args, training_args, "mlm", data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(model_args, data_args, mask_args, training_args, callbacks)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, mask_args: MaskingArguments,
+        training_args: TrainingArguments, callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
+    data = check_rows(data, text_fields(data_args.text_column), "language-model pretraining")  # no None texts
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "mlm", training_args.output_dir)
     config = build_config(model_args, tokenizer, "mlm")
-    if data_args.block_size > config.max_position_embeddings:
-        raise ValueError(f"--block_size {data_args.block_size} is longer than the model's "
-                         f"{config.max_position_embeddings} positions; lower --block_size")
     model = build_model(model_args, config, "mlm")
     with training_args.main_process_first(desc="tokenize"):
         blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)

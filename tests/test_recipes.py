@@ -204,8 +204,8 @@ def test_bad_input_fails_before_training(tmp_path, module, args, error, match):
     encoder_config.write_text(json.dumps({"model_type": "nlpseq-encoder", "hidden_size": 32}))
     args = [str(encoder_config) if a == "ENCODER_CONFIG" else a for a in args]
     with pytest.raises(error, match=match):
-        _run(module, tmp_path, "--max_steps", "2", *args)
-    assert not (tmp_path / "model.safetensors").exists()
+        _run(module, tmp_path / "run", "--max_steps", "2", *args)
+    assert not (tmp_path / "run" / "model.safetensors").exists()
 
 
 def test_checkpoint_of_another_family_is_refused(mlm_run, tmp_path):

@@ -166,3 +166,26 @@ def test_cli_fails_fast_offline_on_a_hub_name(tmp_path, monkeypatch):
     assert time.perf_counter() - start < 5  # no retries against an unreachable Hub
     with pytest.raises(ValueError, match="needs column"):
         _cli().main(["--corpus", "stdlib-docs", "--text_column", "body", "--output_dir", str(tmp_path / "x")])
+
+
+def test_sentencepiece_limits_are_quoted_in_vocab_size_units():
+    """sentencepiece's own numbers leave out the specials: it said "<= 80" where 83 was the largest that worked."""
+    import re
+
+    texts = ["hello world this is a tiny corpus", "another line of text here", "the quick brown fox"] * 5
+    for preset in ("clm", "mlm"):
+        with pytest.raises(ValueError, match=f"at most \\d+ \\(counting the {len(PRESETS[preset].specials)} special"):
+            train_tokenizer(texts, kind="sentencepiece", vocab_size=200, preset=preset)
+        try:
+            train_tokenizer(texts, kind="sentencepiece", vocab_size=200, preset=preset)
+        except ValueError as err:
+            most = int(re.search(r"at most (\d+)", str(err)).group(1))
+        try:
+            train_tokenizer(texts, kind="sentencepiece", vocab_size=8, preset=preset)
+        except ValueError as err:
+            least = int(re.search(r"raise vocab_size to (\d+) or more", str(err)).group(1))
+        assert len(train_tokenizer(texts, kind="sentencepiece", vocab_size=most, preset=preset)) == most
+        assert len(train_tokenizer(texts, kind="sentencepiece", vocab_size=least, preset=preset)) == least
+        for outside in (most + 1, least - 1):
+            with pytest.raises(ValueError, match="sentencepiece"):
+                train_tokenizer(texts, kind="sentencepiece", vocab_size=outside, preset=preset)

@@ -47,7 +47,7 @@ def recipe_argv(part: str, args, steps: int) -> list[str]:
             "--tokenizer_kind", "char", "--vocab_size", "0",
             "--dataset_name", str(common.data_file(args.data_dir, "tinyshakespeare", "input.txt")),
             "--sample_by", "document", "--validation_fraction", "0.1", "--block_size", str(block_size),
-            "--output_dir", str(args.output_dir / f"{NAME}-{part}"),
+            "--output_dir", str(args.output_dir / f"{NAME}-{part}"), "--overwrite_output_dir", "true",  # a re-run
             "--max_steps", str(steps), "--per_device_train_batch_size", str(batch),
             "--per_device_eval_batch_size", "64", "--learning_rate", str(lr), "--lr_scheduler_type",
             "cosine_with_min_lr", "--lr_scheduler_kwargs", json.dumps({"min_lr": lr / 10}), "--warmup_steps", "100",

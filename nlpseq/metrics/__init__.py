@@ -12,6 +12,8 @@ from pathlib import Path
 import evaluate
 import numpy as np
 
+from ..errors import ConfigurationError
+
 METRICS_DIR = Path(__file__).parent
 AVAILABLE = ("accuracy", "f1", "bleu", "chrf")
 
@@ -19,7 +21,8 @@ AVAILABLE = ("accuracy", "f1", "bleu", "chrf")
 def load(name: str, **kwargs) -> evaluate.EvaluationModule:
     """Load one of :data:`AVAILABLE` offline through ``evaluate.load``."""
     if name not in AVAILABLE:
-        raise ValueError(f"Unknown metric {name!r}; nlpseq ships {AVAILABLE} (or pass a path to evaluate.load)")
+        raise ConfigurationError(f"Unknown metric {name!r}; nlpseq ships {AVAILABLE} (or pass a path to "
+                                 "evaluate.load)")
     return evaluate.load(str(METRICS_DIR / name), **kwargs)
 
 
@@ -32,5 +35,22 @@ def classification_metrics():
         predictions = np.argmax(logits[0] if isinstance(logits, tuple) else logits, axis=-1)
         return {**accuracy.compute(predictions=predictions, references=labels),
                 **f1.compute(predictions=predictions, references=labels, average="macro")}
+
+    return compute
+
+
+def regression_metrics():
+    """``compute_metrics`` for a regression ``Trainer`` (``problem_type="regression"``): mean squared and absolute
+    error, and Pearson's r of the predictions when neither side is constant."""
+
+    def compute(eval_pred):
+        predictions, labels = eval_pred
+        predictions = np.asarray(predictions[0] if isinstance(predictions, tuple) else predictions, float).ravel()
+        labels = np.asarray(labels, float).ravel()
+        errors = predictions - labels
+        out = {"mse": float(np.mean(errors**2)), "mae": float(np.mean(np.abs(errors)))}
+        if predictions.std() > 0 and labels.std() > 0:
+            out["pearson"] = float(np.corrcoef(predictions, labels)[0, 1])
+        return out
 
     return compute

@@ -26,6 +26,7 @@ from torch import nn
 from transformers.cache_utils import Cache, EncoderDecoderCache
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+from .errors import ConfigurationError
 from .positions import apply_rotary_pos_emb
 
 #: fuse the Q/K/V products into one matrix multiply from this many input rows (batch x seq) on ...
@@ -109,7 +110,7 @@ def make_attention_mask(
 def check_attention_implementation(config, output_attentions: bool) -> None:
     """Attention weights exist only on the eager path: say so instead of silently returning ``None``."""
     if output_attentions and config._attn_implementation != "eager":
-        raise ValueError(
+        raise ConfigurationError(
             f"output_attentions=True needs attn_implementation='eager', but this model runs "
             f"'{config._attn_implementation}', which does not return attention weights. Load it with "
             "`from_pretrained(..., attn_implementation='eager')` or call `model.set_attn_implementation('eager')`."
@@ -128,7 +129,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, config, layer_idx: int, is_causal: bool = False, is_cross_attention: bool = False):
         super().__init__()
         if config.hidden_size % config.num_attention_heads != 0:
-            raise ValueError(
+            raise ConfigurationError(
                 f"hidden_size={config.hidden_size} is not divisible by num_attention_heads="
                 f"{config.num_attention_heads}; pick sizes with hidden_size % num_attention_heads == 0."
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from transformers import PretrainedConfig
 from transformers.activations import ACT2FN
 
+from .errors import ConfigurationError
+
 BOW_WEIGHTINGS = ("count", "tfidf")
 BOW_NORMS = (None, "l1", "l2")
 
@@ -48,12 +50,12 @@ class BowConfig(PretrainedConfig):
     def __post_init__(self, **kwargs):
         self.hidden_sizes = list(self.hidden_sizes or [])
         if self.weighting not in BOW_WEIGHTINGS:
-            raise ValueError(f"weighting={self.weighting!r}; choose one of {BOW_WEIGHTINGS}.")
+            raise ConfigurationError(f"weighting={self.weighting!r}; choose one of {BOW_WEIGHTINGS}.")
         if self.norm not in BOW_NORMS:
-            raise ValueError(f"norm={self.norm!r}; choose one of {BOW_NORMS}.")
+            raise ConfigurationError(f"norm={self.norm!r}; choose one of {BOW_NORMS}.")
         if self.hidden_act not in ACT2FN:
-            raise ValueError(f"hidden_act={self.hidden_act!r} is unknown; use a transformers ACT2FN name such as "
-                             "'relu', 'gelu', 'tanh'.")
+            raise ConfigurationError(f"hidden_act={self.hidden_act!r} is unknown; use a transformers ACT2FN name "
+                                     "such as 'relu', 'gelu', 'tanh'.")
         if any(int(h) < 1 for h in self.hidden_sizes):
-            raise ValueError(f"hidden_sizes={self.hidden_sizes}: every hidden layer needs a positive width.")
+            raise ConfigurationError(f"hidden_sizes={self.hidden_sizes}: every hidden layer needs a positive width.")
         super().__post_init__(**kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import ConfigurationError
 from .transformer_blocks import TransformerConfig
 
 CLASSIFIER_POOLING = ("cls", "mean")
@@ -32,5 +33,6 @@ class EncoderConfig(TransformerConfig):
 
     def __post_init__(self, **kwargs):
         if self.classifier_pooling not in CLASSIFIER_POOLING:
-            raise ValueError(f"classifier_pooling={self.classifier_pooling!r}; choose one of {CLASSIFIER_POOLING}.")
+            raise ConfigurationError(f"classifier_pooling={self.classifier_pooling!r}; choose one of "
+                                     f"{CLASSIFIER_POOLING}.")
         super().__post_init__(**kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
+from .errors import ConfigurationError
 from .recurrent import check_cell, check_implementation
 
 CLASSIFIER_POOLINGS = ("last", "mean", "max")
@@ -62,15 +63,16 @@ class RecurrentConfig(PretrainedConfig):
         check_cell(self.cell)
         check_implementation(self.rnn_implementation)
         if self.classifier_pooling not in CLASSIFIER_POOLINGS:
-            raise ValueError(f"classifier_pooling={self.classifier_pooling!r}; choose one of {CLASSIFIER_POOLINGS}.")
+            raise ConfigurationError(f"classifier_pooling={self.classifier_pooling!r}; choose one of "
+                                     f"{CLASSIFIER_POOLINGS}.")
         if self.embedding_size is None:
             self.embedding_size = self.hidden_size
         for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
         for name in ("dropout", "hidden_dropout_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+                raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
         super().__post_init__(**kwargs)
 
 

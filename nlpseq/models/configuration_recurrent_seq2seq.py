@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
+from .errors import ConfigurationError
 from .recurrent import check_cell, check_implementation
 
 ATTENTION_TYPES = ("none", "bahdanau", "luong")
@@ -76,31 +77,31 @@ class RecurrentSeq2SeqConfig(PretrainedConfig):
         check_cell(self.cell)
         check_implementation(self.rnn_implementation)
         if self.attention not in ATTENTION_TYPES:
-            raise ValueError(f"Unknown attention type {self.attention!r}; choose one of {ATTENTION_TYPES}.")
+            raise ConfigurationError(f"Unknown attention type {self.attention!r}; choose one of {ATTENTION_TYPES}.")
         if self.luong_score not in LUONG_SCORES:
-            raise ValueError(f"Unknown luong_score {self.luong_score!r}; choose one of {LUONG_SCORES}.")
+            raise ConfigurationError(f"Unknown luong_score {self.luong_score!r}; choose one of {LUONG_SCORES}.")
         if self.input_feeding and self.attention != "luong":
-            raise ValueError(f"input_feeding is Luong's (attention='luong'), got attention={self.attention!r}; "
-                             "Bahdanau attention always feeds its context and 'none' has nothing to feed.")
+            raise ConfigurationError(f"input_feeding is Luong's (attention='luong'), got attention={self.attention!r}; "
+                                     "Bahdanau attention always feeds its context and 'none' has nothing to feed.")
         if self.attention == "luong" and self.luong_score == "dot":
             width = self.hidden_size * (2 if self.bidirectional_encoder else 1)
             if width != self.hidden_size:
-                raise ValueError(f"luong_score='dot' needs the encoder's output width ({width}) to equal the "
-                                 f"decoder's hidden_size ({self.hidden_size}); use luong_score='general' or "
-                                 "bidirectional_encoder=False.")
+                raise ConfigurationError(f"luong_score='dot' needs the encoder's output width ({width}) to equal the "
+                                         f"decoder's hidden_size ({self.hidden_size}); use luong_score='general' or "
+                                         "bidirectional_encoder=False.")
         if self.embedding_size is None:
             self.embedding_size = self.hidden_size
         for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "max_source_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.decoder_vocab_size is not None and self.decoder_vocab_size < 1:
-            raise ValueError(f"decoder_vocab_size must be >= 1 (or None to share vocab_size), got "
-                             f"{self.decoder_vocab_size}.")
+            raise ConfigurationError(f"decoder_vocab_size must be >= 1 (or None to share vocab_size), got "
+                                     f"{self.decoder_vocab_size}.")
         for name in ("dropout", "hidden_dropout_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+                raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
         if not 0.0 <= self.teacher_forcing_ratio <= 1.0:
-            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio}.")
+            raise ConfigurationError(f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio}.")
         super().__post_init__(**kwargs)
 
     @property

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
+from .errors import ConfigurationError
+
 
 class SkipGramConfig(PretrainedConfig):
     """Skip-gram with negative sampling (Mikolov et al., 2013).
@@ -32,5 +34,5 @@ class SkipGramConfig(PretrainedConfig):
 
     def __post_init__(self, **kwargs):
         if self.num_negatives < 1:
-            raise ValueError(f"num_negatives={self.num_negatives}; draw at least one noise word per pair.")
+            raise ConfigurationError(f"num_negatives={self.num_negatives}; draw at least one noise word per pair.")
         super().__post_init__(**kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import ConfigurationError
 from .transformer_blocks import TransformerConfig
 
 
@@ -55,13 +56,13 @@ class TransformerSeq2SeqConfig(TransformerConfig):
         self.decoder_vocab_size = self.decoder_vocab_size or self.vocab_size
         self.initializer_range = self.initializer_range or self.hidden_size ** -0.5
         if self.share_encoder_decoder_embeddings and self.decoder_vocab_size != self.vocab_size:
-            raise ValueError(
+            raise ConfigurationError(
                 f"share_encoder_decoder_embeddings=True needs one vocabulary, but vocab_size={self.vocab_size} and "
                 f"decoder_vocab_size={self.decoder_vocab_size}. Drop decoder_vocab_size, or set "
                 "share_encoder_decoder_embeddings=False for separate source and target vocabularies."
             )
         if self.share_encoder_decoder_embeddings and not self.tie_word_embeddings:
-            raise ValueError(
+            raise ConfigurationError(
                 "share_encoder_decoder_embeddings=True needs tie_word_embeddings=True: transformers ties either all "
                 "declared weights or none. Set both to True, or share_encoder_decoder_embeddings=False."
             )

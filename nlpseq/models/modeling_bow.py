@@ -25,6 +25,7 @@ from transformers.activations import ACT2FN
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_bow import BowConfig
+from .errors import DataError, DataTypeError, InputError
 
 
 class BowVectorizer(nn.Module):
@@ -99,31 +100,31 @@ class BowForSequenceClassification(BowPreTrainedModel):
         columns = getattr(input_ids, "column_names", None)  # a datasets.Dataset (duck-typed: no datasets import here)
         if columns is not None:
             if isinstance(columns, dict):
-                raise ValueError(f"fit_idf got a DatasetDict with splits {sorted(columns)}; pass one split, e.g. "
-                                 "data['train'].")
+                raise DataError(f"fit_idf got a DatasetDict with splits {sorted(columns)}; pass one split, e.g. "
+                                "data['train'].")
             if "input_ids" not in columns:
-                raise ValueError(f"fit_idf needs an 'input_ids' column, the dataset has {columns}; tokenize it first.")
+                raise DataError(f"fit_idf needs an 'input_ids' column, the dataset has {columns}; tokenize it first.")
             masks = input_ids["attention_mask"] if "attention_mask" in columns else None
             input_ids = input_ids["input_ids"]
         df = torch.zeros(self.config.vocab_size, dtype=torch.float64)
         n_docs = 0
         for ids, mask in zip(input_ids, masks if masks is not None else itertools.repeat(None)):
             if isinstance(ids, (str, bytes, Mapping)):
-                raise TypeError(f"document {n_docs} is a {type(ids).__name__}, not a sequence of token ids; "
-                                "tokenize the texts first (tokenizer(texts)['input_ids']).")
+                raise DataTypeError(f"document {n_docs} is a {type(ids).__name__}, not a sequence of token ids; "
+                                    "tokenize the texts first (tokenizer(texts)['input_ids']).")
             ids = torch.as_tensor(ids)
             if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
-                raise TypeError(f"document {n_docs} holds {ids.dtype} values, not integer token ids.")
+                raise DataTypeError(f"document {n_docs} holds {ids.dtype} values, not integer token ids.")
             ids = ids.long().reshape(-1)
             if mask is not None:
                 ids = ids[torch.as_tensor(mask).reshape(-1).bool()]
             if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
-                raise ValueError(f"document {n_docs} has token ids outside [0, {self.config.vocab_size}); the "
+                raise DataError(f"document {n_docs} has token ids outside [0, {self.config.vocab_size}); the "
                                  "tokenizer does not match config.vocab_size (use vocab_size=len(tokenizer)).")
             df[ids.unique()] += 1
             n_docs += 1
         if n_docs == 0:
-            raise ValueError("fit_idf got no documents; pass the tokenized training set's input_ids.")
+            raise DataError("fit_idf got no documents; pass the tokenized training set's input_ids.")
         idf = torch.log((1 + n_docs) / (1 + df)) + 1
         self.vectorizer.idf.copy_(idf.to(self.vectorizer.idf.dtype))
         return self.vectorizer.idf
@@ -144,12 +145,12 @@ class BowForSequenceClassification(BowPreTrainedModel):
         as ``model(**batch)``; a bag of words has no segments and no attention, so they are ignored.
         """
         if input_ids is None:
-            raise ValueError("BowForSequenceClassification needs input_ids (batch, seq) from a tokenizer.")
+            raise InputError("BowForSequenceClassification needs input_ids (batch, seq) from a tokenizer.")
         if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be (batch, seq), got shape {tuple(input_ids.shape)}; add a batch "
+            raise InputError(f"input_ids must be (batch, seq), got shape {tuple(input_ids.shape)}; add a batch "
                              "dimension with input_ids[None].")
         if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
-            raise ValueError(f"input_ids must lie in [0, {self.config.vocab_size}), found {int(input_ids.max())}; "
+            raise InputError(f"input_ids must lie in [0, {self.config.vocab_size}), found {int(input_ids.max())}; "
                              "build the config with vocab_size=len(tokenizer).")
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         bow = self.vectorizer(input_ids, attention_mask)                        # (batch, vocab)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import GenerationMixin
 from transformers.cache_utils import Cache, DynamicCache
 from transformers.modeling_outputs import (
     BaseModelOutputWithPast,
@@ -20,6 +19,8 @@ from transformers.modeling_outputs import (
 
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_decoder import DecoderConfig
+from .errors import InputError
+from .generation_checks import CheckedGenerationMixin
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -68,7 +69,7 @@ class DecoderModel(DecoderPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         check_attention_implementation(self.config, output_attentions)
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+            raise InputError("Pass exactly one of input_ids or inputs_embeds.")
         if self.training and self.is_activation_checkpointing:
             use_cache = False                       # the backward replay would append to the cache twice
         if use_cache and past_key_values is None:
@@ -94,7 +95,7 @@ class DecoderModel(DecoderPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-class DecoderForCausalLM(DecoderPreTrainedModel, GenerationMixin):
+class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
     """Next-token LM: ``p(x_t | x_<t) = softmax(h_t E^T)``; loss = cross-entropy of ``logits[:, :-1]`` vs
     ``labels[:, 1:]`` (labels are the inputs; -100 is ignored). Under the Trainer the loss is a sum divided by
     ``num_items_in_batch``, so gradient accumulation and DDP give the same update as one big batch."""

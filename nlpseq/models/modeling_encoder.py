@@ -24,6 +24,7 @@ from transformers.modeling_outputs import (
 
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_encoder import EncoderConfig
+from .errors import InputError
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -73,7 +74,7 @@ class EncoderModel(EncoderPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         check_attention_implementation(self.config, output_attentions)
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+            raise InputError("Pass exactly one of input_ids or inputs_embeds.")
         reference = input_ids if input_ids is not None else inputs_embeds
         length = reference.shape[1]
         check_sequence_length(self.config, length)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import (
     BaseModelOutputWithPast,
@@ -25,6 +25,8 @@ from transformers.modeling_outputs import (
 )
 
 from .configuration_recurrent import RecurrentConfig
+from .errors import ConfigurationError, InputError
+from .generation_checks import CheckedGenerationMixin
 from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
@@ -76,12 +78,12 @@ class RecurrentModel(RecurrentPreTrainedModel):
         )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+            raise InputError("Pass exactly one of input_ids or inputs_embeds.")
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)
         if isinstance(past_key_values, Cache):  # generate() opens with an empty cache object; our cache is the state
             if past_key_values.get_seq_length() > 0:
-                raise ValueError("Recurrent models keep their state as past_key_values (a tuple of tensors), "
+                raise InputError("Recurrent models keep their state as past_key_values (a tuple of tensors), "
                                  f"not a filled {type(past_key_values).__name__}.")
             past_key_values = None
         if attention_mask is not None:
@@ -99,7 +101,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-class RecurrentForCausalLM(RecurrentPreTrainedModel, GenerationMixin):
+class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
     """Next-token LM: ``logits_t = (h_t [P]) E^T`` (the tied embedding ``E``; ``P`` projects ``hidden ->
     embedding_size`` only when the sizes differ). Loss: cross-entropy of ``logits[:, :-1]`` vs ``labels[:, 1:]``
     with -100 ignored; a sum over ``num_items_in_batch`` under the Trainer, so gradient accumulation is exact."""
@@ -109,8 +111,8 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, GenerationMixin):
     def __init__(self, config: RecurrentConfig):
         super().__init__(config)
         if config.bidirectional:
-            raise ValueError("RecurrentForCausalLM cannot be bidirectional: predicting the next token must not "
-                             "read the future. Set bidirectional=False (keep it for the classification heads).")
+            raise ConfigurationError("RecurrentForCausalLM cannot be bidirectional: predicting the next token must not "
+                                     "read the future. Set bidirectional=False (keep it for the classification heads).")
         self.model = RecurrentModel(config)
         self.projection = (nn.Linear(config.hidden_size, config.embedding_size)
                            if config.hidden_size != config.embedding_size else nn.Identity())

@@ -30,12 +30,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.utils import ModelOutput
 
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
+from .errors import ConfigurationError, InputError
+from .generation_checks import CheckedGenerationMixin
 from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
@@ -43,10 +45,11 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int | None, decoder_s
                        ) -> torch.Tensor:
     """Teacher forcing inputs: ``[start, y_1, .., y_{T-1}]`` from labels ``[y_1, .., y_T]`` (-100 -> pad)."""
     if decoder_start_token_id is None:
-        raise ValueError("config.decoder_start_token_id is not set: the decoder needs a first input. Set it to the "
-                         "tokenizer's start token, e.g. config.decoder_start_token_id = tokenizer.bos_token_id.")
+        raise ConfigurationError("config.decoder_start_token_id is not set: the decoder needs a first input. Set it "
+                                 "to the tokenizer's start token, e.g. config.decoder_start_token_id = "
+                                 "tokenizer.bos_token_id.")
     if pad_token_id is None:
-        raise ValueError("config.pad_token_id is not set; set it to tokenizer.pad_token_id.")
+        raise ConfigurationError("config.pad_token_id is not set; set it to tokenizer.pad_token_id.")
     shifted = labels.new_full(labels.shape, decoder_start_token_id)
     shifted[:, 1:] = labels[:, :-1]
     return shifted.masked_fill(shifted == -100, pad_token_id)
@@ -141,12 +144,12 @@ class RecurrentSeq2SeqEncoder(nn.Module):
                 inputs_embeds: torch.Tensor | None = None, output_hidden_states: bool | None = None,
                 **kwargs) -> RecurrentSeq2SeqEncoderOutput:
         if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
+            raise InputError("Pass exactly one of input_ids or inputs_embeds to the encoder.")
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)
         length = inputs_embeds.shape[1]
         if length > self.config.max_source_length:
-            raise ValueError(f"The source has {length} tokens, more than config.max_source_length="
+            raise InputError(f"The source has {length} tokens, more than config.max_source_length="
                              f"{self.config.max_source_length}; truncate it (tokenizer(..., truncation=True, "
                              "max_length=...)) or raise max_source_length in the config.")
         out = self.recurrent(self.dropout(inputs_embeds), attention_mask=attention_mask,
@@ -256,7 +259,7 @@ class RecurrentSeq2SeqPreTrainedModel(PreTrainedModel):
         init_recurrent_model_weights(module, self.config.initializer_range)
 
 
-class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, GenerationMixin):
+class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, CheckedGenerationMixin):
     """Encoder, decoder and output layer ``logits_t = (h~_t [P]) W_out^T`` (``W_out`` tied to the target
     embedding when ``tie_word_embeddings``; ``P`` projects ``hidden -> embedding`` only when they differ).
 
@@ -269,8 +272,9 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
     def __init__(self, config: RecurrentSeq2SeqConfig):
         super().__init__(config)
         if config.decoder_start_token_id is None:
-            raise ValueError("config.decoder_start_token_id is missing: the decoder needs a first input token. Set "
-                             "it to the tokenizer's start token (decoder_start_token_id=tokenizer.bos_token_id).")
+            raise ConfigurationError("config.decoder_start_token_id is missing: the decoder needs a first input "
+                                     "token. Set it to the tokenizer's start token "
+                                     "(decoder_start_token_id=tokenizer.bos_token_id).")
         self.encoder = RecurrentSeq2SeqEncoder(config)
         # One embedding table for both sides when the vocabulary is shared, else a separate target table.
         self.decoder_embed_tokens = (nn.Embedding(config.decoder_vocab_size, config.embedding_size)
@@ -327,14 +331,15 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
         pairs = [(self.get_input_embeddings(), weight)]
         if decoder_weight is not None:
             if self.decoder_embed_tokens is None:
-                raise ValueError("decoder_weight given but source and target share one embedding table; set "
-                                 "config.decoder_vocab_size for a separate target vocabulary.")
+                raise ConfigurationError("decoder_weight given but source and target share one embedding table; set "
+                                         "config.decoder_vocab_size for a separate target vocabulary.")
             pairs.append((self.decoder_embed_tokens, decoder_weight))
         for table, vectors in pairs:
             if tuple(vectors.shape) != tuple(table.weight.shape):
-                raise ValueError(f"Pretrained embeddings have shape {tuple(vectors.shape)} but the model's table is "
-                                 f"{tuple(table.weight.shape)} (vocab, embedding_size); build the config with "
-                                 "vocab_size=len(tokenizer) and embedding_size equal to the vectors' width.")
+                raise ConfigurationError(f"Pretrained embeddings have shape {tuple(vectors.shape)} but the model's "
+                                         f"table is {tuple(table.weight.shape)} (vocab, embedding_size); build the "
+                                         "config with vocab_size=len(tokenizer) and embedding_size equal to the "
+                                         "vectors' width.")
             with torch.no_grad():
                 table.weight.copy_(vectors.to(table.weight.dtype))
         self.freeze_embeddings(freeze)
@@ -373,12 +378,12 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             encoder_outputs = RecurrentSeq2SeqEncoderOutput(*fields)
         if decoder_input_ids is None:
             if labels is None:
-                raise ValueError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
+                raise InputError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
                                  "right, starting with decoder_start_token_id).")
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
         if isinstance(past_key_values, Cache):  # generate() opens with an empty cache object; our cache is the state
             if past_key_values.get_seq_length() > 0:
-                raise ValueError("This model keeps its decoder state as past_key_values (a tuple of tensors), not "
+                raise InputError("This model keeps its decoder state as past_key_values (a tuple of tensors), not "
                                  f"a filled {type(past_key_values).__name__}.")
             past_key_values = None
         state = self.decoder.initial_state(encoder_outputs) if past_key_values is None else tuple(past_key_values)

@@ -20,6 +20,7 @@ from transformers import PreTrainedModel
 from transformers.utils import ModelOutput
 
 from .configuration_skipgram import SkipGramConfig
+from .errors import InputError
 
 
 @dataclass
@@ -67,7 +68,7 @@ class SkipGramModel(PreTrainedModel):
         """``P(w) ∝ counts[w] ** noise_power`` from token counts ``(vocab_size,)``."""
         counts = torch.as_tensor(counts, dtype=torch.float64)
         if counts.shape != (self.config.vocab_size,) or counts.min() < 0 or counts.sum() <= 0:
-            raise ValueError(f"counts must be a non-negative ({self.config.vocab_size},) vector with a positive "
+            raise InputError(f"counts must be a non-negative ({self.config.vocab_size},) vector with a positive "
                              f"sum, got shape {tuple(counts.shape)}.")
         probs = counts.pow(self.config.noise_power)
         self.noise_distribution.copy_((probs / probs.sum()).to(self.noise_distribution.dtype))
@@ -80,7 +81,7 @@ class SkipGramModel(PreTrainedModel):
     ) -> SkipGramOutput | tuple:
         """``input_ids``: center words ``(batch,)``; ``context_ids``: a word seen near each ``(batch,)``."""
         if input_ids is None or context_ids is None or input_ids.dim() != 1 or input_ids.shape != context_ids.shape:
-            raise ValueError("SkipGramModel needs input_ids and context_ids of the same shape (batch,): one "
+            raise InputError("SkipGramModel needs input_ids and context_ids of the same shape (batch,): one "
                              "(center, context) pair per row, e.g. from nlpseq.featurizers.skipgram_pairs.")
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         center = self.embed_tokens(input_ids)                                          # (batch, d)

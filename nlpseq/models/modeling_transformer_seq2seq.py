@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import GenerationMixin
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.modeling_outputs import (
     BaseModelOutput,
@@ -33,6 +32,8 @@ from transformers.modeling_outputs import (
 
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig
+from .errors import ConfigurationError, InputError
+from .generation_checks import CheckedGenerationMixin
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -49,7 +50,7 @@ def _embedded(stack: TransformerStack, input_ids: torch.Tensor | None, inputs_em
               attention_mask: torch.Tensor | None, past_length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Token (+ position) embeddings ``(batch, seq, hidden)`` and the position ids they used."""
     if (input_ids is None) == (inputs_embeds is None):
-        raise ValueError("Pass exactly one of input_ids or inputs_embeds (for the decoder: decoder_input_ids, "
+        raise InputError("Pass exactly one of input_ids or inputs_embeds (for the decoder: decoder_input_ids, "
                          "decoder_inputs_embeds, or labels to build them from).")
     reference = input_ids if input_ids is not None else inputs_embeds
     length = reference.shape[1]
@@ -174,7 +175,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         if self.is_activation_checkpointing and self.training:
             use_cache = False                       # the backward replay would append to the cache twice
         if past_key_values is not None and not isinstance(past_key_values, EncoderDecoderCache):
-            raise ValueError(f"past_key_values must be an EncoderDecoderCache (self- and cross-attention halves), "
+            raise InputError(f"past_key_values must be an EncoderDecoderCache (self- and cross-attention halves), "
                              f"got {type(past_key_values).__name__}; pass None to start a new one.")
         if use_cache and past_key_values is None:
             past_key_values = EncoderDecoderCache(DynamicCache(), DynamicCache())
@@ -216,7 +217,7 @@ def seq2seq_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch:
     return total / count
 
 
-class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, GenerationMixin):
+class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, CheckedGenerationMixin):
     """Translation: ``p(y_t | y_<t, x) = softmax(s_t E^T + b)``; ``generate()`` gives greedy, sampling and beam
     search. With ``labels`` (target ids, -100 = ignore) the decoder input is built by shifting them right
     behind ``decoder_start_token_id`` and the loss is ``seq2seq_loss``."""
@@ -252,9 +253,10 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         """
         start, pad = self.config.decoder_start_token_id, self.config.pad_token_id
         if start is None or pad is None:
-            raise ValueError("Building decoder inputs from labels needs config.decoder_start_token_id and "
-                             f"config.pad_token_id (got {start} and {pad}); set them from the tokenizer, e.g. "
-                             "decoder_start_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id.")
+            raise ConfigurationError("Building decoder inputs from labels needs config.decoder_start_token_id and "
+                                     f"config.pad_token_id (got {start} and {pad}); set them from the tokenizer, "
+                                     "e.g. decoder_start_token_id=tokenizer.bos_token_id, "
+                                     "pad_token_id=tokenizer.pad_token_id.")
         shifted = labels.new_full(labels.shape, start)
         shifted[:, 1:] = labels[:, :-1]
         return shifted.masked_fill(shifted == -100, pad)

@@ -29,6 +29,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from .errors import ConfigurationError, InputError
+
 RNN_IMPLEMENTATIONS = ("eager", "fused")
 
 State = tuple[torch.Tensor, ...]
@@ -174,13 +176,13 @@ def init_recurrent_model_weights(module: nn.Module, std: float) -> None:
 
 def check_cell(cell: str) -> None:
     if cell not in CELLS:
-        raise ValueError(f"Unknown recurrent cell {cell!r}; choose one of {sorted(CELLS)}.")
+        raise ConfigurationError(f"Unknown recurrent cell {cell!r}; choose one of {sorted(CELLS)}.")
 
 
 def check_implementation(implementation: str) -> None:
     if implementation not in RNN_IMPLEMENTATIONS:
-        raise ValueError(f"Unknown rnn_implementation {implementation!r}; choose 'eager' (our step-by-step cells) "
-                         "or 'fused' (torch.nn.RNN/LSTM/GRU kernels on the same weights).")
+        raise ConfigurationError(f"Unknown rnn_implementation {implementation!r}; choose 'eager' (our step-by-step "
+                                 "cells) or 'fused' (torch.nn.RNN/LSTM/GRU kernels on the same weights).")
 
 
 @dataclass
@@ -212,8 +214,8 @@ class Recurrent(nn.Module):
         check_cell(cell)
         check_implementation(implementation)
         if min(input_size, hidden_size, num_layers) < 1:
-            raise ValueError(f"input_size, hidden_size and num_layers must be >= 1, got {input_size}, "
-                             f"{hidden_size}, {num_layers}.")
+            raise ConfigurationError(f"input_size, hidden_size and num_layers must be >= 1, got {input_size}, "
+                                     f"{hidden_size}, {num_layers}.")
         self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
         self.num_layers, self.bidirectional, self.dropout = num_layers, bidirectional, dropout
         self.num_directions = 2 if bidirectional else 1
@@ -262,29 +264,29 @@ class Recurrent(nn.Module):
                       lengths: torch.Tensor | None) -> torch.Tensor | None:
         """Validate shapes; return a bool mask ``(batch, seq)``, or None when every position is real."""
         if inputs.dim() != 3 or inputs.shape[-1] != self.input_size:
-            raise ValueError(f"Recurrent expects inputs of shape (batch, seq, {self.input_size}), got "
+            raise InputError(f"Recurrent expects inputs of shape (batch, seq, {self.input_size}), got "
                              f"{tuple(inputs.shape)}.")
         batch_size, length = inputs.shape[:2]
         if length == 0:
-            raise ValueError("Got a sequence of length 0; a recurrent layer needs at least one time step "
+            raise InputError("Got a sequence of length 0; a recurrent layer needs at least one time step "
                              "(drop empty examples before batching).")
         if attention_mask is not None and lengths is not None:
-            raise ValueError("Pass attention_mask or lengths, not both.")
+            raise InputError("Pass attention_mask or lengths, not both.")
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=inputs.device)
             if lengths.shape != (batch_size,) or bool((lengths > length).any()):
-                raise ValueError(f"lengths must be (batch,) = ({batch_size},) with values <= seq = {length}, got "
+                raise InputError(f"lengths must be (batch,) = ({batch_size},) with values <= seq = {length}, got "
                                  f"{lengths.tolist()}; pass one length per sequence, at most the padded length.")
             attention_mask = torch.arange(length, device=inputs.device) < lengths[:, None]
         if attention_mask is None:
             return None
         if attention_mask.shape != (batch_size, length):
-            raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected (batch, seq) = "
+            raise InputError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected (batch, seq) = "
                              f"{(batch_size, length)}.")
         mask = attention_mask.to(inputs.device).bool()
         empty = (~mask.any(dim=1)).nonzero().flatten().tolist()
         if empty:
-            raise ValueError(f"Sequences {empty} of the batch have length 0 (no real token in attention_mask); "
+            raise InputError(f"Sequences {empty} of the batch have length 0 (no real token in attention_mask); "
                              "drop empty examples before batching.")
         return None if bool(mask.all()) else mask
 
@@ -297,17 +299,17 @@ class Recurrent(nn.Module):
         expected = (self.num_layers * self.num_directions, batch_size, self.hidden_size)
         names = ("h", "c")[: self.state_size]
         if len(state) != self.state_size:
-            raise ValueError(f"A {self.cell} state is a tuple {names} of {self.state_size} tensor(s), got "
+            raise InputError(f"A {self.cell} state is a tuple {names} of {self.state_size} tensor(s), got "
                              f"{len(state)}.")
         for name, tensor in zip(names, state):
             if tuple(tensor.shape) != expected:
-                raise ValueError(
+                raise InputError(
                     f"State tensor {name} has shape {tuple(tensor.shape)}, expected (num_layers * num_directions, "
                     f"batch, hidden_size) = {expected}; check hidden_size, num_layers and bidirectional match the "
                     "state's producer, and that the state's batch matches the inputs."
                 )
             if tensor.device != inputs.device:
-                raise ValueError(f"State tensor {name} is on {tensor.device} but the inputs are on {inputs.device}; "
+                raise InputError(f"State tensor {name} is on {tensor.device} but the inputs are on {inputs.device}; "
                                  "move the state with .to(inputs.device).")
         # A state of another float dtype (a bridge run under autocast, a float64 state) follows the inputs.
         return tuple(tensor.to(inputs.dtype) for tensor in state)

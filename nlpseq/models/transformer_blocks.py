@@ -20,6 +20,7 @@ from transformers.cache_utils import Cache
 from transformers.modeling_layers import GradientCheckpointingLayer
 
 from .attention import MultiHeadAttention
+from .errors import ConfigurationError, InputError
 from .positions import POSITION_EMBEDDING_TYPES, RotaryEmbedding, SinusoidalPositionalEmbedding
 
 NORM_POSITIONS = ("post", "pre")
@@ -62,20 +63,20 @@ class TransformerConfig(PretrainedConfig):
 
     def __post_init__(self, **kwargs):
         if self.hidden_size % self.num_attention_heads != 0:
-            raise ValueError(
+            raise ConfigurationError(
                 f"hidden_size={self.hidden_size} is not divisible by num_attention_heads="
                 f"{self.num_attention_heads}; pick sizes with hidden_size % num_attention_heads == 0."
             )
         if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
-            raise ValueError(f"position_embedding_type={self.position_embedding_type!r}; "
-                             f"choose one of {POSITION_EMBEDDING_TYPES}.")
+            raise ConfigurationError(f"position_embedding_type={self.position_embedding_type!r}; "
+                                     f"choose one of {POSITION_EMBEDDING_TYPES}.")
         if self.position_embedding_type == "rotary" and (self.hidden_size // self.num_attention_heads) % 2:
-            raise ValueError("rotary positions need an even head size (hidden_size // num_attention_heads).")
+            raise ConfigurationError("rotary positions need an even head size (hidden_size // num_attention_heads).")
         if self.norm_position not in NORM_POSITIONS:
-            raise ValueError(f"norm_position={self.norm_position!r}; choose one of {NORM_POSITIONS}.")
+            raise ConfigurationError(f"norm_position={self.norm_position!r}; choose one of {NORM_POSITIONS}.")
         if self.hidden_act not in ACT2FN:
-            raise ValueError(f"hidden_act={self.hidden_act!r} is unknown; use one of transformers' ACT2FN "
-                             "names such as 'gelu', 'gelu_new', 'relu', 'silu'.")
+            raise ConfigurationError(f"hidden_act={self.hidden_act!r} is unknown; use one of transformers' ACT2FN "
+                                     "names such as 'gelu', 'gelu_new', 'relu', 'silu'.")
         super().__post_init__(**kwargs)
 
 
@@ -137,7 +138,7 @@ class TransformerEmbeddings(nn.Module):
 def check_sequence_length(config: TransformerConfig, total_length: int) -> None:
     """Learned position tables have a fixed size: fail with a clear message instead of an index error."""
     if config.position_embedding_type == "learned" and total_length > config.max_position_embeddings:
-        raise ValueError(
+        raise InputError(
             f"Sequence length {total_length} exceeds max_position_embeddings={config.max_position_embeddings} of "
             "the learned position table. Truncate the input (tokenizer(..., truncation=True, max_length="
             f"{config.max_position_embeddings})) or use position_embedding_type='sinusoidal' or 'rotary'."

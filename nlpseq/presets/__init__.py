@@ -24,6 +24,8 @@ import json
 from functools import cache
 from pathlib import Path
 
+from ..errors import ConfigurationError
+
 PRESETS_DIR = Path(__file__).resolve().parent
 SIZES = ("tiny", "small", "base")
 
@@ -33,7 +35,7 @@ def _family_presets(family: str) -> dict:
     path = PRESETS_DIR / f"{family}.json"
     if not path.is_file():
         known = sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
-        raise ValueError(f"No presets for model family {family!r}; families with presets: {known}")
+        raise ConfigurationError(f"No presets for model family {family!r}; families with presets: {known}")
     return json.loads(path.read_text())["sizes"]
 
 
@@ -42,7 +44,8 @@ def preset(family: str, size: str, task: str | None = None) -> dict:
     merged in (copies: safe to change)."""
     sizes = _family_presets(family)
     if size not in sizes:
-        raise ValueError(f"No {size!r} preset for {family}; use a size in {sorted(sizes)} or a config.json path")
+        raise ConfigurationError(f"No {size!r} preset for {family}; use a size in {sorted(sizes)} or a config.json "
+                                 "path")
     values = json.loads(json.dumps(sizes[size]))
     for part, changes in values.pop("tasks", {}).get(task, {}).items():
         values[part].update(changes)

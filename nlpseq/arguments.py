@@ -1,0 +1,152 @@
+"""Argument checks that run before any data work: each names the flag, the value and the valid range.
+
+Without them a bad value travels until it breaks something expensive or, worse, nothing breaks:
+``--max_steps 0`` trained one step and ``--max_steps -5`` three epochs (the Trainer's "<= 0 means use
+epochs" rule), ``--learning_rate nan`` and a batch size of 0 failed inside torch after the data was
+prepared, ``--config_overrides hidden_size=abc`` failed as string formatting inside the config, and an
+``--output_dir`` that is a file, or on a read-only disk, failed in ``Trainer.__init__``.
+
+``--max_steps -1`` is the default and means "train ``--num_train_epochs`` epochs"; HfArgumentParser gives an
+explicit ``-1`` the same value, so it is accepted with that meaning, and every other value <= 0 is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError
+from .models.generation_checks import learned_position_limit
+
+#: annotation base name -> (check, how the message names it)
+KINDS = {
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an int"),
+    "float": (lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number"),
+    "bool": (lambda v: isinstance(v, bool), "a bool (true or false)"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "list": (lambda v: isinstance(v, list), "a list (e.g. [64,32])"),
+    "tuple": (lambda v: isinstance(v, list), "a list (e.g. [1,2])"),
+    "dict": (lambda v: isinstance(v, dict), "a JSON object"),
+}
+
+
+def _positive(flag: str, value: object, what: str) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{flag} {value} is not allowed: {what}")
+
+
+def check_training_arguments(args) -> None:
+    """Steps, epochs, batch sizes and learning rate of a ``TrainingArguments``, before anything is built."""
+    if args.max_steps == 0 or args.max_steps < -1:
+        raise ConfigurationError(f"--max_steps {args.max_steps} is not allowed: pass a positive number of optimizer "
+                                 "steps, or -1 (the default) to train for --num_train_epochs epochs")
+    if args.max_steps == -1:
+        _positive("--num_train_epochs", args.num_train_epochs, "with --max_steps -1 training runs for this many "
+                  "epochs; pass a number > 0 (or a positive --max_steps)")
+    for flag in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        value = getattr(args, flag)
+        if not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"--{flag} {value} is not allowed: pass an integer >= 1")
+    _positive("--learning_rate", args.learning_rate, "pass a finite number > 0 (e.g. 1e-3)")
+
+
+def check_data_arguments(data_args) -> None:
+    """Sizes of a recipe's ``DataArguments``."""
+    if data_args.block_size < 2:
+        raise ConfigurationError(f"--block_size {data_args.block_size} is not allowed: a training block needs at "
+                                 "least 2 tokens (one to read, one to predict); pass --block_size >= 2")
+    if data_args.max_length < 1:
+        raise ConfigurationError(f"--max_length {data_args.max_length} is not allowed: pass an integer >= 1")
+    for flag in ("max_train_samples", "max_eval_samples"):
+        value = getattr(data_args, flag)
+        if value is not None and value < 1:
+            raise ConfigurationError(f"--{flag} {value} is not allowed: pass an integer >= 1, or leave it out to use "
+                                     "every row")
+
+
+def check_output_dir(output_dir: str | None) -> None:
+    """The folder must be a folder (or creatable) and writable: tried with a temporary file, as root too."""
+    if not output_dir:
+        raise ConfigurationError("--output_dir is missing: pass the folder the run writes its model and results to")
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise ConfigurationError(f"--output_dir {output_dir} is a file, not a folder; pass a folder path (it is "
+                                 "created when missing)")
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise ConfigurationError(f"--output_dir {output_dir} cannot be created: {existing} is a file; pass a folder "
+                                 "path")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise ConfigurationError(f"--output_dir {output_dir} is not writable ({err.strerror or err} in "
+                                 f"{existing}); pass a folder you can write to") from err
+
+
+def check_local_sources(model_args) -> None:
+    """With ``HF_HUB_OFFLINE=1`` a ``--model_name_or_path`` / ``--tokenizer_name`` must be a local folder."""
+    if os.environ.get("HF_HUB_OFFLINE") != "1":
+        return
+    for flag in ("model_name_or_path", "tokenizer_name"):
+        value = getattr(model_args, flag, None)
+        if value and not Path(value).is_dir():
+            what = "checkpoint" if flag == "model_name_or_path" else "tokenizer"
+            raise ConfigurationFileNotFoundError(f"--{flag} {value} is not a local folder and HF_HUB_OFFLINE=1 "
+                                                 f"forbids the Hub; pass a saved {what} directory")
+
+
+def _expected_kind(config_class: type, key: str) -> tuple[str, bool] | None:
+    """The annotated kind of a config field (``"int"``, ``"float"`` ...) and whether None is allowed."""
+    for cls in config_class.__mro__:
+        annotation = vars(cls).get("__annotations__", {}).get(key)
+        if annotation is not None:
+            break
+    else:
+        return None
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = {p.strip().split("[")[0] for p in text.split("|")}
+    kinds = parts - {"None"}
+    return (kinds.pop(), "None" in parts) if len(kinds) == 1 and next(iter(kinds)) in KINDS else None
+
+
+def check_override_types(config_class: type, overrides: dict) -> None:
+    """``--config_overrides`` values must have their field's type: "hidden_size expects an int, got 'abc'"."""
+    for key, value in overrides.items():
+        expected = _expected_kind(config_class, key)
+        if expected is None or (value is None and expected[1]):
+            continue
+        check, name = KINDS[expected[0]]
+        if not check(value):
+            raise ConfigurationTypeError(f"--config_overrides {key} expects {name}"
+                                         f"{' or null' if expected[1] else ''}, got {value!r}")
+
+
+def _limits(config, task: str) -> list[tuple[str, int]]:
+    """(what, how many tokens) the model takes: learned position tables, a recurrent encoder's max_source_length,
+    and for language modelling any max_position_embeddings (the block is the model's context)."""
+    limits = []
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is not None and (task in ("clm", "mlm") or learned_position_limit(config) is not None):
+        limits.append(("positions", int(positions)))
+    if getattr(config, "max_source_length", None) is not None:
+        limits.append(("source tokens (max_source_length)", int(config.max_source_length)))
+    return limits
+
+
+def check_lengths(config, task: str, data_args, training_args) -> None:
+    """``--block_size`` / ``--max_length`` / ``--generation_max_length`` within what the model config takes."""
+    for what, limit in _limits(config, task):
+        flag, value = (("--block_size", data_args.block_size) if task in ("clm", "mlm")
+                       else ("--max_length", data_args.max_length))
+        if value > limit:
+            raise ConfigurationError(f"{flag} {value} is longer than the model's {limit} {what}; lower {flag} or "
+                                     "raise that limit in --config_overrides")
+        generation = getattr(training_args, "generation_max_length", None) or data_args.max_length
+        if task == "translation" and getattr(training_args, "predict_with_generate", False) and \
+                what == "positions" and generation > limit:
+            raise ConfigurationError(f"Generating up to {generation} tokens (--generation_max_length, else "
+                                     f"--max_length) runs past the model's {limit} learned positions; lower it or "
+                                     "raise max_position_embeddings in --config_overrides")
