@@ -9,7 +9,7 @@ import pkgutil
 import benchmarks
 from benchmarks.common import RESULTS_MD, save
 
-SKIP = {"common", "run_all"}
+SKIP = {"common", "run_all", "gpu_check"}  # gpu_check: a CUDA-only script of its own
 
 
 def main() -> None:

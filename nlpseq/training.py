@@ -15,9 +15,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
 from pathlib import Path
 
 import torch
@@ -50,9 +48,9 @@ from .checkpointing import (  # the resume helpers live beside the checkpoint fo
     resolve_resume,  # noqa: F401
 )
 from .data import load_corpus, require_columns
-from .errors import ConfigurationError, ConfigurationFileNotFoundError, InputError
+from .errors import ConfigurationError, ConfigurationFileNotFoundError
 from .hub import model_card
-from .presets import SIZES, preset, training_defaults
+from .presets import SIZES, preset, run_defaults
 from .rows import check_translation_columns  # noqa: F401  (moved there; recipes import it here)
 from .tokenization import train_tokenizer
 
@@ -142,7 +140,8 @@ def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None
     if task and model_args is not None:
         given = set(values) if values is not None else _flags_given(argv)
         fields = {f.name for t in dataclass_types for f in dataclasses.fields(t)}
-        defaults = {k: v for k, v in recipe_defaults(model_args, task).items() if k in fields and k not in given}
+        defaults = run_defaults(model_args.model_family, task, model_args.config_name, model_args.model_name_or_path)
+        defaults = {k: v for k, v in defaults.items() if k in fields and k not in given}
         if defaults:
             if int(os.environ.get("RANK", "0")) == 0:
                 print(f"nlpseq: {model_args.model_family} training defaults applied (pass a flag to change one): "
@@ -176,23 +175,6 @@ def _flags_given(argv: list[str]) -> set[str]:
 
 def _as_flags(values: dict) -> list[str]:
     return [item for key, value in values.items() for item in (f"--{key}", str(value))]
-
-
-def recipe_defaults(model_args: ModelArguments, task: str) -> dict:
-    """The preset's ``TrainingArguments`` values for this family and size (``{}`` for an unknown family or size:
-    ``check_arguments`` then names the problem). A checkpoint gets the fine-tuning values of its nearest size."""
-    family = model_args.model_family
-    if family not in FAMILIES or task not in FAMILIES[family]:
-        return {}
-    if model_args.model_name_or_path:
-        saved = Path(model_args.model_name_or_path) / "config.json"
-        hidden = json.loads(saved.read_text()).get("hidden_size") if saved.is_file() else None
-        return training_defaults(family, None, task, finetune=True, hidden_size=hidden)
-    if model_args.config_name in SIZES:
-        return training_defaults(family, model_args.config_name, task)
-    path = Path(model_args.config_name)
-    hidden = json.loads(path.read_text()).get("hidden_size") if path.is_file() else None
-    return training_defaults(family, None, task, hidden_size=hidden) if path.is_file() else {}
 
 
 def check_arguments(model_args: ModelArguments, training_args, task: str,
@@ -386,42 +368,6 @@ class TimeLimitCallback(TrainerCallback):
             control.should_training_stop = True
             control.should_save = True
         return control
-
-
-@torch.no_grad()
-def stream_perplexity(model: PreTrainedModel, input_ids: Sequence[int] | torch.Tensor, context: int,
-                      stride: int | None = None, batch_size: int = 8) -> dict[str, float]:
-    """Perplexity of a causal LM on one long token stream (a whole test set): ``exp`` of the mean NLL of every
-    token after the first, each predicted exactly once.
-
-    Windows of ``context`` tokens advance by ``stride`` (default ``context // 2``) and each scores only its
-    tokens that no earlier window scored, so every token but those of the first window sees at least
-    ``context - stride`` tokens of history (transformers' "perplexity of fixed-length models" method). Works
-    for any model whose forward takes ``logits_to_keep`` (the decoder and the recurrent LM do).
-
-    Returns ``{"perplexity", "nll" (mean, nats per token), "tokens" (how many were scored)}``.
-    """
-    ids = torch.as_tensor(input_ids, dtype=torch.long).flatten()
-    stride = stride or context // 2
-    if len(ids) < 2 or not 0 < stride < context:
-        raise InputError(f"stream_perplexity needs >= 2 tokens (got {len(ids)}) and 0 < stride < context (got "
-                         f"stride={stride}, context={context}); pass a longer stream or a smaller stride")
-    first = min(context, len(ids))
-    spans = [(0, first, first - 1)]  # (start, end, tokens scored = the last ones of the window)
-    while spans[-1][1] < len(ids):
-        end = min(spans[-1][1] + stride, len(ids))
-        spans.append((end - context, end, end - spans[-1][1]))
-    model.eval()
-    total = 0.0
-    for scored, group in groupby(spans, key=lambda span: span[2]):
-        group = list(group)
-        for i in range(0, len(group), batch_size):
-            windows = torch.stack([ids[start:end] for start, end, _ in group[i:i + batch_size]]).to(model.device)
-            logits = model(input_ids=windows, use_cache=False, logits_to_keep=scored + 1).logits[:, :-1]
-            total += torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), windows[:, -scored:].flatten(),
-                                                       reduction="sum").item()
-    tokens = len(ids) - 1
-    return {"perplexity": math.exp(total / tokens), "nll": total / tokens, "tokens": tokens}
 
 
 def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments,

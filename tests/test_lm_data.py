@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from nlpseq import DecoderConfig, DecoderForCausalLM, group_texts, load_corpus, tokenize_dataset, train_tokenizer
-from nlpseq.training import stream_perplexity
+from nlpseq.evaluation import stream_perplexity
 
 TEXT = "First Citizen:\nBefore we proceed.\n\nAll:\nSpeak, speak.\n"
 

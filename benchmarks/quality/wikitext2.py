@@ -8,7 +8,7 @@ stream per split (``sample_by="document"``), with a word-level tokenizer over ev
 (``kind="word"``: the corpus' own ``<unk>`` is the unknown token and each line break is the ``<eos>`` token,
 so the streams are the standard ones: 2,088,628 / 217,646 / 245,569 tokens). Each model trains with the HF
 ``Trainer`` on shuffled 65-token blocks until ``TimeLimitCallback(--minutes)`` stops it; the reported number
-is the test perplexity over the whole test stream (``nlpseq.training.stream_perplexity``: every token scored
+is the test perplexity over the whole test stream (``nlpseq.evaluation.stream_perplexity``: every token scored
 once, with at least 64 tokens of history). Results go to ``benchmarks/quality/results/wikitext2.json``.
 """
 
@@ -30,7 +30,8 @@ from nlpseq import (
     tokenize_dataset,
     train_tokenizer,
 )
-from nlpseq.training import TimeLimitCallback, stream_perplexity
+from nlpseq.evaluation import stream_perplexity
+from nlpseq.training import TimeLimitCallback
 
 NAME = "wikitext2"
 BLOCK = 65  # 64 predicted tokens per training block

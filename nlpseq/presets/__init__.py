@@ -68,3 +68,19 @@ def training_defaults(family: str, size: str | None, task: str | None = None, fi
     """
     size = size if size in SIZES else nearest_size(family, hidden_size)
     return preset(family, size, task)["finetune" if finetune else "training"]
+
+
+def run_defaults(family: str, task: str, config_name: str, model_name_or_path: str | None = None) -> dict:
+    """What a recipe run applies: the preset's ``training`` values for ``--config_name`` (a size, or a config.json
+    path -> its nearest size), or the ``finetune`` values of the size nearest a ``--model_name_or_path``
+    checkpoint. ``{}`` for a family without presets or a source that does not exist: the recipe's checks then
+    name the problem."""
+    if not (PRESETS_DIR / f"{family}.json").is_file():
+        return {}
+    if config_name in SIZES and not model_name_or_path:
+        return training_defaults(family, config_name, task)
+    saved = Path(model_name_or_path) / "config.json" if model_name_or_path else Path(config_name)
+    if not saved.is_file():
+        return training_defaults(family, None, task, finetune=True) if model_name_or_path else {}
+    hidden = json.loads(saved.read_text()).get("hidden_size")
+    return training_defaults(family, None, task, finetune=bool(model_name_or_path), hidden_size=hidden)
