@@ -79,12 +79,19 @@ def _fmt(x: float) -> str:
 def collect() -> None:
     """Rebuild ``docs/results.md`` from every ``results/*.json``."""
     lines = ["# Quality on real data", "",
-             "Each section is written by the command shown under it (`python -m benchmarks.quality.<name>`),",
-             "which reads the public dataset by path and records the measured numbers next to the published",
-             "ones. A missed target says by how much and why.", ""]
+             "Each section is written by the command shown under it, which reads the public dataset by path and",
+             "records the measured numbers next to the published ones. A missed target says by how much and why.",
+             "Sections marked *through the recipes* come from `python -m benchmarks.quality.run <run>`: the recipe",
+             "argument file under `recipes/quality/` that a user copies, one job at a time, with threads, load,",
+             "steps and the command beside each number, and a curve of quality against training minutes. The",
+             "other sections come from the older per-dataset scripts (1 CPU thread shared with other jobs) and",
+             "stay until their runs are redone through the recipes.", ""]
     for path in sorted(RESULTS_DIR.glob("*.json")):
         data = json.loads(path.read_text())
-        lines += [f"## {data['title']}", "", "| model | metric | measured | target | met | published | train time |",
+        figure = PAGE.parent / "figures" / f"quality-{data['name']}.png"
+        lines += [f"## {data['title']}", ""] + ([f"![{data['title']}](figures/{figure.name})", ""] if figure.is_file()
+                                                else [])
+        lines += ["| model | metric | measured | target | met | published | train time |",
                   "|---|---|---|---|---|---|---|"]
         for r in data["rows"]:
             met = "yes" if r["met"] else "**no**"

@@ -56,6 +56,12 @@ TARGETS = {
     "tinyshakespeare-best": Target(
         "pretrain_clm", "tinyshakespeare", "decoder 4 x 128, ctx 128, best in 10 minutes", "eval_loss",
         "val loss (nats/char)", 1.55, False, "1.47 (nanoGPT README, 6x384, ctx 256, ~3 min on one A100)"),
+    "sst2-bow": Target(
+        "finetune_classification", "sst2", "bag of words: word TF-IDF + logistic regression (bow tiny)",
+        "eval_accuracy", "dev accuracy", 0.82, True, "NB 81.8 (Socher et al. 2013)"),
+    "sst2-bilstm": Target(
+        "finetune_classification", "sst2", "BiLSTM 1 x 128, max-pooled, no pretrained vectors (recurrent tiny)",
+        "eval_accuracy", "dev accuracy", 0.85, True, "BiLSTM 87.5 with GloVe (Tai et al. 2015)"),
 }
 
 
@@ -85,8 +91,8 @@ def argument_file(name: str, data_dir: Path | None) -> tuple[Path, dict]:
     if data_dir is not None:
         values = {k: v.replace("../shared/data", str(data_dir)) if isinstance(v, str) else v
                   for k, v in values.items()}
-        path = Path(tempfile.mkdtemp()) / f"{name}.json"
-        path.write_text(json.dumps(values))
+        path = Path(tempfile.mkdtemp()) / f"{name}.yaml"  # YAML again: the recipe reads `no` as the word
+        path.write_text(yaml.safe_dump(values))
     return path, values
 
 
@@ -123,7 +129,8 @@ def measure(name: str, data_dir: Path | None, minutes: float | None) -> dict:
             if data_dir is None else None, "arguments": values, "curve": clock.points}
 
 
-TITLES = {"tinyshakespeare": "Tiny Shakespeare, character level (decoder)"}
+TITLES = {"tinyshakespeare": "Tiny Shakespeare, character level (decoder)",
+          "sst2": "SST-2 sentiment classification (dev accuracy, 872 sentences)"}
 
 
 def row(result: dict) -> dict:
@@ -143,7 +150,9 @@ def row(result: dict) -> dict:
     return out
 
 
-def plot(dataset: str, results: list[dict]) -> Path | None:
+def plot(section: str, results: list[dict]) -> Path | None:
+    """Each run's quality against training minutes: ``docs/figures/quality-<section>.png``."""
+    dataset = section
     try:
         import matplotlib
 
@@ -159,9 +168,9 @@ def plot(dataset: str, results: list[dict]) -> Path | None:
         ax.axhline(r["goal"], color="gray", linestyle=":", linewidth=1)
     ax.set_xlabel("training minutes (evaluation excluded)")
     ax.set_ylabel(results[0]["metric"])
-    ax.set_title(TITLES.get(dataset, dataset))
+    ax.set_title(TITLES.get(dataset.removesuffix("-recipes"), dataset))
     ax.legend(fontsize=8)
-    path = common.ROOT / "docs" / "figures" / f"quality-{dataset}.png"
+    path = common.ROOT / "docs" / "figures" / f"quality-{section}.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
 
@@ -178,13 +187,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     for name in args.runs:
         result = row(measure(name, args.data_dir, args.minutes))
-        store = common.RESULTS_DIR / f"{result['dataset']}.json"
-        rows = json.loads(store.read_text())["rows"] if store.is_file() else []
-        runs = {r["run"]: r for r in rows if "run" in r}  # rows of the older scripts are replaced
+        section = f"{result['dataset']}-recipes"  # beside the older per-dataset scripts' sections until they go
+        store = common.RESULTS_DIR / f"{section}.json"
+        runs = {r["run"]: r for r in json.loads(store.read_text())["rows"]} if store.is_file() else {}
         runs[name] = result
-        plot(result["dataset"], list(runs.values()))
-        common.record(result["dataset"], TITLES.get(result["dataset"], result["dataset"]), list(runs.values()),
-                      "python -m benchmarks.quality.run " + " ".join(runs))
+        plot(section, list(runs.values()))
+        common.record(section, TITLES.get(result["dataset"], result["dataset"]) + ", through the recipes",
+                      list(runs.values()), "python -m benchmarks.quality.run " + " ".join(runs))
         print(json.dumps({k: v for k, v in result.items() if k not in ("curve", "arguments")}, default=float))
 
 

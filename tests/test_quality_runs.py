@@ -1,0 +1,55 @@
+"""The quality runs' argument files are valid recipe arguments, and the runner's clock and goal arithmetic hold.
+
+The runs themselves read public datasets outside the repository and take minutes, so they are commands
+(``python -m benchmarks.quality.run``), not tests.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from transformers import Seq2SeqTrainingArguments, TrainingArguments
+
+from benchmarks.quality.run import RUN_DIR, TARGETS, EvalClock, Target, argument_file, time_to_goal
+from nlpseq.training import DataArguments, ModelArguments, parse_args
+
+TASKS = {"pretrain_clm": "clm", "pretrain_mlm": "mlm", "finetune_classification": "classification",
+         "finetune_translation": "translation"}
+
+
+def test_every_argument_file_has_a_target_and_every_target_a_file():
+    assert sorted(p.stem for p in RUN_DIR.glob("*.yaml")) == sorted(TARGETS)
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_argument_files_parse_as_recipe_arguments(name, tmp_path):
+    path, values = argument_file(name, tmp_path)  # the data path rewritten into tmp_path
+    assert str(tmp_path) in values["dataset_name"]
+    training = Seq2SeqTrainingArguments if TARGETS[name].recipe == "finetune_translation" else TrainingArguments
+    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, training, argv=[str(path)],
+                                                      task=TASKS[TARGETS[name].recipe])
+    assert data_args.dataset_name == values["dataset_name"]
+    assert training_args.learning_rate > 0 and training_args.report_to == []
+    assert training_args.output_dir.startswith("runs/quality/")
+
+
+def test_time_to_goal_is_the_first_evaluation_that_meets_it():
+    target = Target("pretrain_clm", "d", "m", "eval_loss", "loss", 1.9, False, "")
+    points = [{"train_seconds": 10, "eval_loss": 2.5}, {"train_seconds": 20, "eval_loss": 1.89},
+              {"train_seconds": 30, "eval_loss": 1.95}, {"train_seconds": 40, "eval_loss": 1.8}]
+    assert time_to_goal(points, target) == 20
+    assert time_to_goal(points[:1], target) is None
+    higher = Target("x", "d", "m", "eval_accuracy", "acc", 0.8, True, "")
+    assert time_to_goal([{"train_seconds": 5, "eval_accuracy": 0.7}, {"train_seconds": 9, "eval_accuracy": 0.8}],
+                        higher) == 9
+
+
+def test_the_clock_leaves_evaluation_time_out(monkeypatch):
+    now = iter([100.0, 110.0, 130.0])
+    monkeypatch.setattr("benchmarks.quality.run.time.perf_counter", lambda: next(now))
+    clock, state = EvalClock(), SimpleNamespace(global_step=5)
+    clock.on_train_begin(None, state, None)
+    clock.on_evaluate(None, state, None, metrics={"eval_runtime": 4.0, "eval_loss": 2.0})
+    state.global_step = 9
+    clock.on_evaluate(None, state, None, metrics={"eval_runtime": 6.0, "eval_loss": 1.5})
+    assert [p["train_seconds"] for p in clock.points] == [6.0, 20.0]  # 10 - 4, then 30 - 4 - 6
+    assert [p["step"] for p in clock.points] == [5, 9]
