@@ -123,7 +123,8 @@ def measure(name: str, data_dir: Path | None, minutes: float | None) -> dict:
     if target.within_seconds is not None:
         met = reached is not None and reached <= target.within_seconds
     command = f"python -m benchmarks.quality.run {name}" + (f" --minutes {minutes:g}" if minutes else "")
-    return {"run": name, "date": time.strftime("%Y-%m-%d %H:%M"), "dataset": target.dataset, "model": target.model, "metric": target.label, "value": value,
+    return {"run": name, "date": time.strftime("%Y-%m-%d %H:%M"), "dataset": target.dataset, "model": target.model,
+            "metric": target.label, "value": value,
             "goal": target.goal, "higher_is_better": target.higher_is_better, "met": met,
             "published": target.published, "seconds_to_goal": reached, "within_seconds": target.within_seconds,
             "train_seconds": results["train_runtime"], "wall_seconds": wall, "epochs": results.get("epoch"),
@@ -151,7 +152,8 @@ def row(result: dict) -> dict:
         why = TARGETS[result["run"]].why_missed
         out["comment"] = f"misses {result['goal']:g} by {gap:.3g}" + (f": {why}" if why else "")
     out["target"] = goal
-    out["facts"] = (f"{result.get('date', '')}: {result['steps']} steps, {result['epochs']:.2f} epochs, {result['train_seconds']:.0f} s "
+    out["facts"] = (f"{result.get('date', '')}: {result['steps']} steps, {result['epochs']:.2f} epochs, "
+                    f"{result['train_seconds']:.0f} s "
                     f"training ({result['wall_seconds']:.0f} s wall), {result['threads']} threads, load "
                     f"{result['load_before'][0]:.2f} before / {result['load_after'][0]:.2f} after; "
                     f"`{result['command']}`" + (f" = `{result['recipe_command']}`" if result["recipe_command"] else ""))
