@@ -62,7 +62,10 @@ TARGETS = {
                    "and stopped at 2863 steps with 1.69: not comparable, not kept"),
     "sst2-bow": Target(
         "finetune_classification", "sst2", "bag of words: word TF-IDF + logistic regression (bow tiny)",
-        "eval_accuracy", "dev accuracy", 0.82, True, "NB 81.8 (Socher et al. 2013)"),
+        "eval_accuracy", "dev accuracy", 0.82, True, "NB 81.8 (Socher et al. 2013)",
+        why_missed="overfits after the first epoch (dev loss rises from 0.47 at step 1000 to 0.54; accuracy peaks "
+                   "at 81.3 at step 3000): the tiny preset's lr 5e-2 without weight decay was chosen on a 150-step "
+                   "task; unigram words only, where the published NB figure uses bigrams too"),
     "sst2-bilstm": Target(
         "finetune_classification", "sst2", "BiLSTM 1 x 128, max-pooled, no pretrained vectors (recurrent tiny)",
         "eval_accuracy", "dev accuracy", 0.85, True, "BiLSTM 87.5 with GloVe (Tai et al. 2015)"),
@@ -81,7 +84,9 @@ class EvalClock(TrainerCallback):
         self.start = time.perf_counter()
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        self.eval_seconds += (metrics or {}).get("eval_runtime", 0.0)
+        if not any(k.startswith("eval_") for k in metrics or {}):  # a test-split evaluation after training
+            return
+        self.eval_seconds += metrics.get("eval_runtime", 0.0)
         seconds = time.perf_counter() - self.start - self.eval_seconds
         self.points.append({"train_seconds": seconds, "step": state.global_step, **(metrics or {})})
 
