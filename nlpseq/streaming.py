@@ -26,6 +26,9 @@ from .errors import ConfigurationError, DataError
 
 #: rows held out for validation from a stream without a validation split (unless --max_eval_samples says)
 HELD_OUT_ROWS = 200
+#: bytes of a .txt file read at a time (datasets reads 10 MB, and holds each chunk several times over as it
+#: splits it into rows: peak memory then grows with files up to ~10 MB and more than streaming needs)
+TEXT_CHUNK = 1 << 20
 #: the recipes that stream
 STREAMING_TASKS = ("clm", "mlm")
 
@@ -56,7 +59,7 @@ def load_stream(source: str | Mapping[str, str], config: str | None = None, held
             _split_mapping(Path(source)) if Path(source).is_dir() else {"train": source}
         builder, kwargs = _builder_for([Path(p) for p in files.values()])
         if builder == "text":
-            kwargs = {**kwargs, "encoding": "utf-8-sig", "keep_linebreaks": keep_linebreaks}
+            kwargs = {**kwargs, "encoding": "utf-8-sig", "keep_linebreaks": keep_linebreaks, "chunksize": TEXT_CHUNK}
         streams = {split: load_dataset(builder, data_files={split: [str(path)]}, split=split, streaming=True,
                                        **kwargs) for split, path in files.items()}
         return _held_out(IterableDatasetDict(streams), held_out)
