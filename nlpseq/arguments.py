@@ -17,9 +17,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError
-from .models.generation_checks import learned_position_limit
+from transformers import GenerationConfig
 
+from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError, InputError
+from .models.generation_checks import check_cache_implementation, learned_position_limit
+
+#: --dataset_name when none is passed (a built-in corpus)
+DEFAULT_DATASET = "stdlib-docs"
 #: annotation base name -> (check, how the message names it)
 KINDS = {
     "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an int"),
@@ -52,6 +56,35 @@ def check_training_arguments(args) -> None:
     _positive("--learning_rate", args.learning_rate, "pass a finite number > 0 (e.g. 1e-3)")
 
 
+def check_switches(args) -> None:
+    """``--do_train``/``--do_eval``/``--do_predict``: at least one, and ``--push_to_hub`` only with training."""
+    if not (args.do_train or args.do_eval or args.do_predict):
+        raise ConfigurationError("--do_train, --do_eval and --do_predict are all false: nothing to do; pass the steps "
+                                 "to run (or none of the three flags for all of them)")
+    if args.push_to_hub and not args.do_train:
+        raise ConfigurationError("--push_to_hub uploads the model this run trains, but --do_train is false; add "
+                                 "--do_train, or push a finished run with recipes/share_model.py --push_to_hub")
+
+
+def check_model_features(model_class: type, training_args) -> None:
+    """``--gradient_checkpointing`` on a model without it, and a ``--generation_config`` with a
+    ``cache_implementation`` for a recurrent model, refused before any data work."""
+    if getattr(training_args, "gradient_checkpointing", False) and not model_class.supports_gradient_checkpointing:
+        raise ConfigurationError(f"--gradient_checkpointing: {model_class.__name__} does not support it (only the "
+                                 "Transformer families do); drop the flag, and to save memory lower "
+                                 "--per_device_train_batch_size (raising --gradient_accumulation_steps) or the "
+                                 "sequence length")
+    generation = getattr(training_args, "generation_config", None)
+    if generation is None or getattr(model_class, "has_key_value_cache", True):
+        return
+    if not isinstance(generation, GenerationConfig):
+        generation = GenerationConfig.from_pretrained(generation)
+    try:
+        check_cache_implementation(model_class.__name__, generation.cache_implementation)
+    except InputError as err:
+        raise ConfigurationError(f"--generation_config: {err}") from None
+
+
 def check_data_arguments(data_args) -> None:
     """Sizes of a recipe's ``DataArguments``."""
     if data_args.block_size < 2:
@@ -59,11 +92,30 @@ def check_data_arguments(data_args) -> None:
                                  "least 2 tokens (one to read, one to predict); pass --block_size >= 2")
     if data_args.max_length < 1:
         raise ConfigurationError(f"--max_length {data_args.max_length} is not allowed: pass an integer >= 1")
-    for flag in ("max_train_samples", "max_eval_samples"):
-        value = getattr(data_args, flag)
+    for flag in ("max_train_samples", "max_eval_samples", "max_predict_samples", "max_source_length",
+                 "max_target_length", "preprocessing_num_workers"):
+        value = getattr(data_args, flag, None)
         if value is not None and value < 1:
-            raise ConfigurationError(f"--{flag} {value} is not allowed: pass an integer >= 1, or leave it out to use "
-                                     "every row")
+            raise ConfigurationError(f"--{flag} {value} is not allowed: pass an integer >= 1, or leave it out")
+    check_data_files(data_args)
+
+
+def check_data_files(data_args) -> None:
+    """``--train_file``/``--validation_file``/``--test_file``: local files, a training file among them, and not
+    together with another ``--dataset_name``."""
+    files = {split: getattr(data_args, f"{split}_file", None) for split in ("train", "validation", "test")}
+    if not any(files.values()):
+        return
+    if not files["train"]:
+        raise ConfigurationError("--validation_file/--test_file need a --train_file (the tokenizer and label "
+                                 "vocabulary are fitted on it); pass --train_file too")
+    if data_args.dataset_name != DEFAULT_DATASET:
+        raise ConfigurationError(f"--dataset_name {data_args.dataset_name} and --train_file both name the data; "
+                                 "pass only one")
+    for split, path in files.items():
+        if path and not Path(path).is_file():
+            raise ConfigurationFileNotFoundError(f"--{split}_file {path} does not exist; check the path (relative "
+                                                 f"paths start at {Path.cwd()})")
 
 
 def check_output_dir(output_dir: str | None) -> None:
@@ -137,16 +189,22 @@ def _limits(config, task: str) -> list[tuple[str, int]]:
 
 
 def check_lengths(config, task: str, data_args, training_args) -> None:
-    """``--block_size`` / ``--max_length`` / ``--generation_max_length`` within what the model config takes."""
+    """``--block_size`` / ``--max_length`` (``--max_source_length``) / ``--generation_max_length`` within what the
+    model config takes."""
+    if task in ("clm", "mlm"):
+        flag, value = "--block_size", data_args.block_size
+    elif getattr(data_args, "max_source_length", None):
+        flag, value = "--max_source_length", data_args.max_source_length
+    else:
+        flag, value = "--max_length", data_args.max_length
+    target = getattr(data_args, "max_target_length", None) or data_args.max_length
     for what, limit in _limits(config, task):
-        flag, value = (("--block_size", data_args.block_size) if task in ("clm", "mlm")
-                       else ("--max_length", data_args.max_length))
         if value > limit:
             raise ConfigurationError(f"{flag} {value} is longer than the model's {limit} {what}; lower {flag} or "
                                      "raise that limit in --config_overrides")
-        generation = getattr(training_args, "generation_max_length", None) or data_args.max_length
+        generation = getattr(training_args, "generation_max_length", None) or target
         if task == "translation" and getattr(training_args, "predict_with_generate", False) and \
                 what == "positions" and generation > limit:
             raise ConfigurationError(f"Generating up to {generation} tokens (--generation_max_length, else "
-                                     f"--max_length) runs past the model's {limit} learned positions; lower it or "
-                                     "raise max_position_embeddings in --config_overrides")
+                                     f"--max_target_length or --max_length) runs past the model's {limit} learned "
+                                     "positions; lower it or raise max_position_embeddings in --config_overrides")

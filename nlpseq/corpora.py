@@ -7,6 +7,8 @@
   ("twenty-one" -> "einundzwanzig").
 * ``long-range`` — recall sequences whose answer is the token ``k`` steps before the end, for the
   long-term-dependency experiment.
+* ``entity-tagging`` — named-entity tags (PER, LOC, ORG) of generated sentences, word by word, in the CoNLL-2003
+  layout (``tokens``, ``ner_tags``), tagged in IOB2, IOB1 or IOBES.
 
 Every corpus returns a :class:`datasets.DatasetDict` with disjoint ``train`` / ``validation`` / ``test`` splits.
 """
@@ -254,10 +256,83 @@ def long_range(seed: int = 0, k: int | list[int] = 16, num_examples: int = 3000,
     return _to_splits(rows, features, fractions)
 
 
+# ----------------------------------------------------------------------------------------------------------
+# entity-tagging
+# ----------------------------------------------------------------------------------------------------------
+
+#: entity type -> its names (one or more words each)
+ENTITY_NAMES = {
+    "PER": ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Guido van Rossum", "Barbara Liskov", "Edsger Dijkstra",
+            "Donald Knuth", "Margaret Hamilton", "Dennis Ritchie", "Ken Thompson", "Frances Allen", "Linus",
+            "Grace", "Ada", "John McCarthy", "Tim Berners-Lee"),
+    "LOC": ("Paris", "Berlin", "New York", "San Francisco", "Tokyo", "Cape Town", "Buenos Aires", "Oslo", "Lagos",
+            "Mumbai", "Rio de Janeiro", "Nairobi", "Lima", "Seoul"),
+    "ORG": ("Bell Labs", "Mozilla", "the Python Software Foundation", "the Linux Foundation", "the Red Cross",
+            "the United Nations", "the World Bank", "Apache", "CERN", "the Open Source Initiative"),
+}
+#: sentences with entity slots; words around the slots give the type away (moved from LOC, joined ORG ...)
+ENTITY_TEMPLATES = (
+    "{PER} moved from {LOC} to {LOC} .", "{PER} joined {ORG} in {LOC} .", "{ORG} opened an office in {LOC} .",
+    "{PER} and {PER} met at {ORG} .", "The meeting in {LOC} was hosted by {ORG} .", "Yesterday {PER} visited {LOC} .",
+    "{ORG} hired {PER} last year .", "{PER} said {ORG} will expand to {LOC} .", "In {LOC} , {PER} wrote a letter .",
+    "{ORG} thanked {PER} for the talk in {LOC} .",
+)
+#: how a tag sequence marks entities
+TAG_SCHEMES = ("IOB2", "IOB1", "IOBES")
+
+
+def _tags(entity: str, n: int, scheme: str, after_same_type: bool) -> list[str]:
+    """The tags of one ``n``-word entity: IOB2 ``B I I``, IOB1 ``I I I`` (``B`` only right after one of its own
+    type), IOBES ``B I E`` / ``S``."""
+    if scheme == "IOBES":
+        return [f"S-{entity}"] if n == 1 else [f"B-{entity}", *[f"I-{entity}"] * (n - 2), f"E-{entity}"]
+    first = "B" if scheme == "IOB2" or after_same_type else "I"
+    return [f"{first}-{entity}", *[f"I-{entity}"] * (n - 1)]
+
+
+def _tagged_sentence(template: str, rng: np.random.Generator, scheme: str) -> tuple[list[str], list[str]]:
+    tokens, tags, previous = [], [], "O"
+    for word in template.split():
+        if word.startswith("{"):
+            entity = word[1:-1]
+            names = ENTITY_NAMES[entity][int(rng.integers(len(ENTITY_NAMES[entity])))].split()
+            tokens += names
+            tags += _tags(entity, len(names), scheme, previous == entity)
+            previous = entity
+        else:
+            tokens.append(word)
+            tags.append("O")
+            previous = "O"
+    return tokens, tags
+
+
+def entity_tagging(seed: int = 0, num_examples: int = 2000, scheme: str = "IOB2",
+                   fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> DatasetDict:
+    """Named-entity tagging (PER, LOC, ORG) of generated sentences, the CoNLL-2003 layout: ``tokens`` (words) and
+    ``ner_tags`` (one tag per word, a ``ClassLabel`` sequence) in the ``scheme`` IOB2, IOB1 or IOBES. Entities of
+    one to four words; each distinct sentence is in at most one split."""
+    if scheme not in TAG_SCHEMES:
+        raise ConfigurationError(f"scheme={scheme!r}; choose one of {TAG_SCHEMES}")
+    rng = np.random.default_rng(seed)
+    seen, rows = set(), []
+    for _ in range(20 * num_examples):
+        tokens, tags = _tagged_sentence(ENTITY_TEMPLATES[int(rng.integers(len(ENTITY_TEMPLATES)))], rng, scheme)
+        if " ".join(tokens) not in seen:
+            seen.add(" ".join(tokens))
+            rows.append({"tokens": tokens, "ner_tags": tags})
+        if len(rows) == num_examples:
+            break
+    prefixes = {"IOB2": "BI", "IOB1": "BI", "IOBES": "BIES"}[scheme]
+    names = ["O", *[f"{p}-{e}" for e in ENTITY_NAMES for p in prefixes]]
+    features = Features({"tokens": Sequence(Value("string")), "ner_tags": Sequence(ClassLabel(names=names))})
+    return _to_splits(rows, features, fractions)
+
+
 BUILTIN_CORPORA: dict[str, Callable[..., DatasetDict]] = {
     "stdlib-docs": stdlib_docs,
     "number-translation": number_translation,
     "long-range": long_range,
+    "entity-tagging": entity_tagging,
 }
 
 

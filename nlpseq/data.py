@@ -19,6 +19,7 @@ from datasets.exceptions import DatasetGenerationError
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
+from .dataset_folders import is_saved_dataset, load_dataset_folder
 from .errors import ConfigurationError, DataError, DataFileNotFoundError, DataTypeError
 from .labels import LabelVocabulary, classification_data, encode_labels
 from .rows import Field, check_rows, translation_fields
@@ -84,6 +85,14 @@ def _split_mapping(path: Path) -> dict[str, Path]:
     return found
 
 
+def _load_dir(path: Path, sample_by: str, keep_linebreaks: bool, **kwargs) -> DatasetDict:
+    """A folder of ``train.*``/``validation.*``/``test.*`` files, else a layout ``datasets`` reads (a
+    ``save_to_disk`` folder, a Hub dataset repository: ``nlpseq.dataset_folders``)."""
+    if is_saved_dataset(path) or not any(SPLIT_NAMES.get(_stem(p).lower()) == "train" for p in path.iterdir()):
+        return load_dataset_folder(path, **kwargs)
+    return _load_files(_split_mapping(path), sample_by, keep_linebreaks, **kwargs)
+
+
 def _is_file_list(value: object) -> bool:
     """A list/tuple of data files (``["a.csv", "b.csv"]``) for one split, as opposed to a parallel pair."""
     return (isinstance(value, (list, tuple)) and len(value) > 0
@@ -91,7 +100,7 @@ def _is_file_list(value: object) -> bool:
 
 
 def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: str = "line",
-                **options) -> DatasetDict:
+                keep_linebreaks: bool = False, **options) -> DatasetDict:
     """Local files through the matching ``datasets`` builder; ``options`` go to ``load_dataset`` (``field=``,
     ``encoding=``, ``column_names=`` ...). Text files are read as UTF-8 with an optional byte-order mark."""
     paths = {split: [Path(x) for x in p] if isinstance(p, (list, tuple)) else [Path(p)] for split, p in files.items()}
@@ -108,6 +117,7 @@ def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: s
         kwargs = {"sample_by": "document", "keep_linebreaks": True}
     if builder == "text":
         kwargs["encoding"] = "utf-8-sig"  # Windows editors start UTF-8 files with a BOM: do not keep it as text
+        kwargs["keep_linebreaks"] = kwargs.get("keep_linebreaks", keep_linebreaks)
     kwargs.update(options)
     data = DatasetDict({split: _read_split(builder, split, ps, kwargs) for split, ps in paths.items()})
     where = ", ".join(str(p) for ps in paths.values() for p in ps)
@@ -217,7 +227,7 @@ def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
 def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | Path] | tuple[str | Path, str | Path]],
                 *,
                 config: str | None = None, validation_fraction: float = 0.1, seed: int = 0, sample_by: str = "line",
-                **kwargs) -> DatasetDict:
+                keep_linebreaks: bool = False, **kwargs) -> DatasetDict:
     """Load a corpus as a :class:`datasets.DatasetDict` with at least ``train`` and ``validation`` splits.
 
     Args:
@@ -235,6 +245,7 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | 
             (one row per file, line breaks kept: the character/token stream that nanoGPT and HF's ``run_clm
             --keep_linebreaks`` train on). A document corpus without a validation split holds out the last
             ``validation_fraction`` of each training text (a contiguous tail, as nanoGPT does), not random rows.
+        keep_linebreaks: ``.txt`` rows read by line keep their trailing newline (``run_clm --keep_linebreaks``).
         **kwargs: options of the built-in corpus (e.g. ``k=32`` for ``long-range``) or of ``load_dataset`` for
             local files and Hub names (e.g. ``field="data"`` for a JSON file whose rows sit under one key).
     """
@@ -257,15 +268,16 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | 
         if any(parallel) and not all(parallel):
             raise DataError("Mix of single files and (source, target) pairs in one mapping; give every split "
                             "the same kind")
-        data = load_parallel_text(name_or_path) if any(parallel) else _load_files(name_or_path, sample_by, **kwargs)
+        data = load_parallel_text(name_or_path) if any(parallel) else \
+            _load_files(name_or_path, sample_by, keep_linebreaks, **kwargs)
     elif str(name_or_path) in BUILTIN_CORPORA:
         data = make_corpus(str(name_or_path), seed=seed, **kwargs)
     elif Path(name_or_path).is_dir() and _has_parallel_train(Path(name_or_path)):
         data = load_parallel_text(_parallel_mapping(Path(name_or_path)))
     elif Path(name_or_path).is_dir():
-        data = _load_files(_split_mapping(Path(name_or_path)), sample_by, **kwargs)
+        data = _load_dir(Path(name_or_path), sample_by, keep_linebreaks, **kwargs)
     elif Path(name_or_path).is_file():
-        data = _load_files({"train": name_or_path}, sample_by, **kwargs)
+        data = _load_files({"train": name_or_path}, sample_by, keep_linebreaks, **kwargs)
     elif _format_suffix(Path(name_or_path)) in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
         raise DataFileNotFoundError(f"Data file not found: {name_or_path}; check the path "
                                     f"(relative paths start at {Path.cwd()})")
@@ -321,6 +333,14 @@ def tokenize_dataset(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text
     return _map_each(data, encode, num_proc=num_proc)
 
 
+def cut_blocks(batch: dict[str, list[list[int]]], block_size: int) -> dict[str, list[list[int]]]:
+    """One batch of tokenized rows, concatenated and cut into ``block_size`` blocks (the remainder dropped)."""
+    keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in batch]
+    joined = {k: list(chain.from_iterable(batch[k])) for k in keys}
+    n = len(joined["input_ids"]) // block_size * block_size
+    return {k: [v[i : i + block_size] for i in range(0, n, block_size)] for k, v in joined.items()}
+
+
 def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None) -> DatasetDict:
     """Concatenate tokenized texts and cut them into ``block_size`` blocks (the remainder is dropped).
 
@@ -330,14 +350,8 @@ def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None)
     if block_size < 2:
         raise ConfigurationError(f"block_size must be >= 2, got {block_size}")
     require_columns(data, ["input_ids"], "group_texts (run tokenize_dataset first)")
-
-    def group(batch):
-        keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in batch]
-        joined = {k: list(chain.from_iterable(batch[k])) for k in keys}
-        n = len(joined["input_ids"]) // block_size * block_size
-        return {k: [v[i : i + block_size] for i in range(0, n, block_size)] for k, v in joined.items()}
-
-    grouped = data.map(group, batched=True, num_proc=num_proc, desc=f"Grouping into blocks of {block_size}")
+    grouped = data.map(cut_blocks, batched=True, num_proc=num_proc, fn_kwargs={"block_size": block_size},
+                       desc=f"Grouping into blocks of {block_size}")
     if len(grouped["train"]) == 0:
         raise DataError(f"No block of {block_size} tokens fits in the training text; lower block_size")
     return grouped

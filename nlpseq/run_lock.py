@@ -43,7 +43,8 @@ RUN_FILES = ("config.json", "generation_config.json", "model.safetensors", "mode
              "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
              "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model", "chat_template.jinja",
              "training_args.json", "training_args.bin", "trainer_state.json", "all_results.json",
-             "train_results.json", "eval_results.json", "test_results.json", "README.md", "checkpoint-*")
+             "train_results.json", "eval_results.json", "test_results.json", "predict_results.json",
+             "predict_results.txt", "generated_predictions.txt", "predictions.txt", "README.md", "checkpoint-*")
 
 
 @dataclass(frozen=True)

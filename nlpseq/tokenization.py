@@ -66,6 +66,28 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def _checked(texts: Iterable[object]) -> Iterator[str]:
+    """The non-blank texts; anything but a string is a ``DataTypeError``."""
+    for text in texts:
+        if not isinstance(text, str):
+            raise DataTypeError(f"train_tokenizer takes strings, got a {type(text).__name__}; pass the text column "
+                                "(and drop missing values, e.g. dataset.filter(lambda r: r['text'] is not None))")
+        if text.strip():
+            yield text
+
+
+class _StreamedTexts:
+    """A one-pass iterable of checked texts that counts what it yielded (a stream is never listed)."""
+
+    def __init__(self, texts: Iterator[object]):
+        self.texts, self.count = texts, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for text in _checked(self.texts):
+            self.count += 1
+            yield text
+
+
 def _batches(texts: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
     batch = []
     for text in texts:
@@ -229,13 +251,9 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
         vocab_size = 1 << 30  # no cap: the trainer stops at the alphabet; the size is read back below
     if isinstance(texts, str):
         raise DataTypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
-    texts = list(texts)
-    bad = [t for t in texts if not isinstance(t, str)][:1]
-    if bad:
-        raise DataTypeError(f"train_tokenizer takes strings, got a {type(bad[0]).__name__}; pass the text column "
-                            "(and drop missing values, e.g. dataset.filter(lambda r: r['text'] is not None))")
-    texts = [t for t in texts if t.strip()]
-    if not texts:
+    streamed = isinstance(texts, Iterator)  # a generator or a stream: read once, never held in memory
+    texts = _StreamedTexts(texts) if streamed else [t for t in _checked(list(texts))]
+    if not streamed and not texts:
         raise DataError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
     floor = len(spec.specials) + (256 if kind == "bpe" else 1)
     if vocab_size < floor:
@@ -248,9 +266,9 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
     else:
         tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
         try:
-            tok.train_from_iterator(_batches(texts), trainer=trainer, length=len(texts))
+            tok.train_from_iterator(_batches(texts), trainer=trainer, length=None if streamed else len(texts))
         except Exception as err:  # the Unigram trainer raises a bare Exception when the alphabet does not fit
-            if "not large enough to contain all chars" not in str(err):
+            if "not large enough to contain all chars" not in str(err) or streamed:
                 raise
             chars = {c for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(
                 tok.normalizer.normalize_str(t) if tok.normalizer else t) for c in w}
@@ -259,6 +277,8 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
                                      f"{kind!r}); use vocab_size >= {len(spec.specials) + len(chars) + 1}") from None
         if kind == "word":
             tok = _specials_first(tok, spec)
+    if streamed and not texts.count:
+        raise DataError("train_tokenizer got no non-empty texts from the stream; check its text column")
 
     got = tok.get_vocab_size()
     vocab_size = got if all_chars else vocab_size

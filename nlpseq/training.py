@@ -1,35 +1,30 @@
-"""What the recipes share: their arguments, model/tokenizer construction, checks, and the end-of-run report.
+"""What the recipes share: model/tokenizer construction, the data they load, checks, and the Trainers.
 
-A recipe (``recipes/*.py``) is ~50 lines: parse ``ModelArguments``, ``DataArguments`` and the transformers
-``TrainingArguments`` (or ``Seq2SeqTrainingArguments``) with ``HfArgumentParser``, call these helpers, run the
-``Trainer`` (or ``Seq2SeqTrainer``) defined here: the transformers one with pickle-free checkpoints. Every
-check here runs *before* training starts, so a bad flag costs seconds, not an epoch.
+A recipe (``recipes/*.py``) is ~50 lines: parse ``ModelArguments``, ``DataArguments`` (``nlpseq.recipe_arguments``)
+and the transformers ``TrainingArguments`` (or ``Seq2SeqTrainingArguments``), call these helpers, build the
+``Trainer`` (or ``Seq2SeqTrainer``) defined here: the transformers one with pickle-free checkpoints. Then
+``nlpseq.results.run_and_report`` trains, evaluates and predicts as ``--do_*`` say and writes the result files.
+Every check here runs *before* training starts, so a bad flag costs seconds, not an epoch.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
-import math
-import os
-import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
-import torch
+import datasets
 import transformers
-import yaml
+from datasets import IterableDataset, IterableDatasetDict
 from transformers import (
     AutoConfig,
     AutoTokenizer,
-    HfArgumentParser,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     TrainerCallback,
-    TrainingArguments,
 )
 
 from . import models
@@ -37,8 +32,10 @@ from .arguments import (
     check_data_arguments,
     check_lengths,
     check_local_sources,
+    check_model_features,
     check_output_dir,
     check_override_types,
+    check_switches,
     check_training_arguments,
 )
 from .checkpointing import (  # the resume helpers live beside the checkpoint format; recipes import them here
@@ -47,11 +44,17 @@ from .checkpointing import (  # the resume helpers live beside the checkpoint fo
     last_complete_checkpoint,  # noqa: F401
     resolve_resume,  # noqa: F401
 )
-from .data import load_corpus, require_columns
+from .data import group_texts, load_corpus, require_columns, tokenize_dataset
 from .errors import ConfigurationError, ConfigurationFileNotFoundError
-from .hub import model_card
-from .presets import SIZES, preset, run_defaults
-from .rows import check_translation_columns  # noqa: F401  (moved there; recipes import it here)
+from .hub import HubExportMixin, save_tokenizer
+from .presets import SIZES, preset
+from .recipe_arguments import DataArguments, ModelArguments, parse_args  # noqa: F401  (recipes import them here)
+from .rows import (
+    check_rows,
+    check_translation_columns,  # noqa: F401  (moved there; recipes import it here)
+    text_fields,
+)
+from .streaming import check_streaming, load_stream, stream_blocks, stream_texts
 from .tokenization import train_tokenizer
 
 TRAINER_STATE = "trainer_state.json"
@@ -60,9 +63,11 @@ TRAINER_STATE = "trainer_state.json"
 FAMILIES: dict[str, dict[str, str]] = {
     "bow": {"model_type": "nlpseq-bow", "classification": "BowForSequenceClassification"},
     "recurrent": {"model_type": "nlpseq-recurrent", "clm": "RecurrentForCausalLM",
-                  "classification": "RecurrentForSequenceClassification"},
+                  "classification": "RecurrentForSequenceClassification",
+                  "token-classification": "RecurrentForTokenClassification"},
     "encoder": {"model_type": "nlpseq-encoder", "mlm": "EncoderForMaskedLM",
-                "classification": "EncoderForSequenceClassification"},
+                "classification": "EncoderForSequenceClassification",
+                "token-classification": "EncoderForTokenClassification"},
     "decoder": {"model_type": "nlpseq-decoder", "clm": "DecoderForCausalLM",
                 "classification": "DecoderForSequenceClassification"},
     "recurrent-seq2seq": {"model_type": "nlpseq-recurrent-seq2seq",
@@ -71,110 +76,8 @@ FAMILIES: dict[str, dict[str, str]] = {
                             "translation": "TransformerSeq2SeqForConditionalGeneration"},
 }
 #: task -> tokenizer preset
-PRESET_FOR_TASK = {"clm": "clm", "mlm": "mlm", "classification": "mlm", "translation": "seq2seq"}
-
-
-@dataclass
-class ModelArguments:
-    """Which model to build or load."""
-
-    model_family: str = field(default="decoder", metadata={"help": f"one of {sorted(FAMILIES)}"})
-    model_name_or_path: str | None = field(
-        default=None, metadata={"help": "start from a saved checkpoint directory (fine-tuning) instead of scratch"})
-    config_name: str = field(default="tiny", metadata={
-        "help": "size preset (tiny | small | base, from nlpseq/presets/<family>.json: the model size and the training "
-                "hyper-parameters that make it learn) or a config.json path"})
-    config_overrides: str | None = field(default=None, metadata={
-        "help": "comma-separated key=value pairs applied to the config, e.g. 'cell=gru,hidden_size=64'"})
-    tokenizer_name: str | None = field(default=None, metadata={
-        "help": "a saved tokenizer directory; default: the checkpoint's, else train one on the training data"})
-    tokenizer_kind: str = field(default="bpe", metadata={
-        "help": "bpe | wordpiece | unigram | char | word | sentencepiece"})
-    vocab_size: int = field(default=4000, metadata={
-        "help": "vocabulary size of a newly trained tokenizer; 0 = every character/word (char and word kinds)"})
-
-
-@dataclass
-class DataArguments:
-    """Which data, which columns, how much of it."""
-
-    dataset_name: str = field(default="stdlib-docs", metadata={
-        "help": "built-in corpus, local file/directory, or Hub dataset name (see nlpseq.load_corpus)"})
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Hub dataset configuration"})
-    text_column: str = field(default="text")
-    label_column: str = field(default="label")
-    source_lang: str = field(default="en")
-    target_lang: str = field(default="de")
-    block_size: int = field(default=64, metadata={"help": "tokens per training block for LM pretraining"})
-    max_length: int = field(default=128, metadata={"help": "truncate inputs (and targets) to this many tokens"})
-    max_train_samples: int | None = field(default=None)
-    max_eval_samples: int | None = field(default=None)
-    validation_fraction: float = field(default=0.1, metadata={"help": "held out when there is no validation split"})
-    sample_by: str = field(default="line", metadata={
-        "help": ".txt rows: line (one per non-blank line) | document (one per file, line breaks kept: a character "
-                "stream; held-out split = the last validation_fraction of the text)"})
-    overwrite_output_dir: bool = field(default=False, metadata={
-        "help": "start over in a non-empty --output_dir, deleting its checkpoints and the files of its previous run "
-                "(the HF examples' flag; transformers 5 dropped it from TrainingArguments)"})
-
-
-def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None = None) -> tuple:
-    """``HfArgumentParser`` over the given dataclasses; a single ``.json``/``.yaml`` argument is a file of them.
-
-    With ``task`` (a recipe's), the size preset's training defaults fill every ``TrainingArguments`` flag the
-    user did not pass (see ``nlpseq.presets``), and one line names what was applied.
-
-    Under ``torchrun``/``accelerate launch`` on a machine without a GPU the Trainer silently trains every
-    process alone on all the data unless ``use_cpu`` is set, so CPU-only distributed runs get
-    ``--use_cpu true`` added (and a file of arguments without it is refused).
-    """
-    parser = HfArgumentParser(dataclass_types)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    values = _read_args_file(argv, dataclass_types)
-    distributed_cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-    if values is None and distributed_cpu and "--use_cpu" not in argv and any(
-            issubclass(t, TrainingArguments) for t in dataclass_types):
-        argv += ["--use_cpu", "true"]
-    parsed = parser.parse_dict(values) if values is not None else parser.parse_args_into_dataclasses(args=argv)
-    model_args = next((a for a in parsed if isinstance(a, ModelArguments)), None)
-    if task and model_args is not None:
-        given = set(values) if values is not None else _flags_given(argv)
-        fields = {f.name for t in dataclass_types for f in dataclasses.fields(t)}
-        defaults = run_defaults(model_args.model_family, task, model_args.config_name, model_args.model_name_or_path)
-        defaults = {k: v for k, v in defaults.items() if k in fields and k not in given}
-        if defaults:
-            if int(os.environ.get("RANK", "0")) == 0:
-                print(f"nlpseq: {model_args.model_family} training defaults applied (pass a flag to change one): "
-                      + ", ".join(f"{k}={v}" for k, v in defaults.items()), flush=True)
-            parsed = parser.parse_dict({**defaults, **values}) if values is not None else \
-                parser.parse_args_into_dataclasses(args=[*_as_flags(defaults), *argv])
-    for args in parsed:
-        if distributed_cpu and isinstance(args, TrainingArguments) and args.world_size == 1:
-            raise ValueError("Launched with WORLD_SIZE>1 on a machine without a GPU but the Trainer sees one "
-                             "process: add \"use_cpu\": true to the arguments file")
-    return parsed
-
-
-def _read_args_file(argv: list[str], dataclass_types) -> dict | None:
-    """The values of a single ``.json``/``.yaml`` argument file, or None when ``argv`` holds flags."""
-    if len(argv) != 1 or not argv[0].endswith((".json", ".yaml", ".yml")):
-        return None
-    if argv[0].endswith(".json"):
-        return json.loads(Path(argv[0]).read_text())
-    values = yaml.safe_load(Path(argv[0]).read_text()) or {}
-    # YAML 1.1 reads a bare `no`/`yes` as a boolean; for a non-boolean field (save_strategy: no) it meant the word
-    not_bool = {f.name for t in dataclass_types for f in dataclasses.fields(t) if "bool" not in str(f.type)}
-    return {k: ("yes" if v else "no") if isinstance(v, bool) and k in not_bool else v for k, v in values.items()}
-
-
-def _flags_given(argv: list[str]) -> set[str]:
-    """Field names the command line sets: ``--lr_x 1``, ``--lr-x=1`` and ``--no_flag`` all count."""
-    names = {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
-    return names | {n[3:] for n in names if n.startswith("no_")}
-
-
-def _as_flags(values: dict) -> list[str]:
-    return [item for key, value in values.items() for item in (f"--{key}", str(value))]
+PRESET_FOR_TASK = {"clm": "clm", "mlm": "mlm", "classification": "mlm", "translation": "seq2seq",
+                   "token-classification": "mlm"}
 
 
 def check_arguments(model_args: ModelArguments, training_args, task: str,
@@ -189,8 +92,11 @@ def check_arguments(model_args: ModelArguments, training_args, task: str,
         able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
         raise ConfigurationError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
     check_training_arguments(training_args)
+    check_switches(training_args)
+    check_model_features(getattr(models, family[task]), training_args)
     if data_args is not None:
         check_data_arguments(data_args)
+        check_streaming(data_args, training_args, task)
     check_output_dir(training_args.output_dir)
     check_resume_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
     check_local_sources(model_args)
@@ -251,25 +157,72 @@ def _check_override_keys(model_type: str, overrides: dict) -> None:
     check_override_types(type(AutoConfig.for_model(model_type)), overrides)
 
 
-def load_data(data_args: DataArguments, seed: int):
-    data = load_corpus(data_args.dataset_name, config=data_args.dataset_config_name,
-                       validation_fraction=data_args.validation_fraction, seed=seed, sample_by=data_args.sample_by)
-    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
-              "test": data_args.max_eval_samples}
-    for split, limit in limits.items():
+#: the --max_*_samples flag of each split
+SAMPLE_LIMITS = {"train": "max_train_samples", "validation": "max_eval_samples", "test": "max_predict_samples"}
+#: tasks whose examples are token blocks: their --max_*_samples count blocks (as run_clm.py / run_mlm.py do)
+BLOCK_TASKS = ("clm", "mlm")
+
+
+def load_data(data_args: DataArguments, seed: int, task: str | None = None):
+    """``--train_file``/``--validation_file``/``--test_file`` if given, else ``--dataset_name`` (streams with
+    ``--streaming``); for row tasks the ``--max_*_samples`` limits apply here (before tokenizer training), for
+    clm/mlm to the blocks (``lm_blocks``)."""
+    files = {split: getattr(data_args, f"{split}_file") for split in SAMPLE_LIMITS}
+    source = {split: path for split, path in files.items() if path} or data_args.dataset_name
+    if data_args.streaming:
+        return load_stream(source, data_args.dataset_config_name, held_out=data_args.max_eval_samples, seed=seed,
+                           keep_linebreaks=data_args.keep_linebreaks)
+    if data_args.overwrite_cache:
+        datasets.disable_caching()  # every map recomputes (the examples' --overwrite_cache)
+    data = load_corpus(source, config=data_args.dataset_config_name, validation_fraction=data_args.validation_fraction,
+                       seed=seed, sample_by=data_args.sample_by, keep_linebreaks=data_args.keep_linebreaks)
+    return data if task in BLOCK_TASKS else select_samples(data, data_args)
+
+
+def load_lm_data(data_args: DataArguments, seed: int, task: str):
+    """A language-model recipe's data: every row has a text (``nlpseq.rows``), or, with ``--streaming``, the
+    streams (whose rows are checked as they are read)."""
+    data = load_data(data_args, seed, task)
+    if data_args.streaming:
+        return data
+    require_columns(data["train"], [data_args.text_column], "language-model pretraining")
+    return check_rows(data, text_fields(data_args.text_column), "language-model pretraining")
+
+
+def select_samples(data, data_args: DataArguments):
+    """The first ``--max_train_samples`` / ``--max_eval_samples`` / ``--max_predict_samples`` rows of each split."""
+    for split, flag in SAMPLE_LIMITS.items():
+        limit = getattr(data_args, flag)
         if limit is not None and split in data:
             data[split] = data[split].select(range(min(limit, len(data[split]))))
     return data
 
 
-def texts_for_tokenizer(data, data_args: DataArguments, task: str) -> list[str]:
+def lm_blocks(data, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments):
+    """Tokenize ``--text_column``, cut into ``--block_size`` blocks, then keep ``--max_*_samples`` blocks per split
+    (``run_clm.py``'s order), with ``--preprocessing_num_workers`` processes; on the fly for streams."""
+    if data_args.streaming:
+        return IterableDatasetDict({split: stream_blocks(stream, tokenizer, data_args.text_column,
+                                                         data_args.block_size, getattr(data_args, SAMPLE_LIMITS[split]))
+                                    for split, stream in data.items()})
+    workers = data_args.preprocessing_num_workers
+    tokens = tokenize_dataset(data, tokenizer, data_args.text_column, num_proc=workers)
+    return select_samples(group_texts(tokens, data_args.block_size, num_proc=workers), data_args)
+
+
+def texts_for_tokenizer(data, data_args: DataArguments, task: str) -> Iterable[str]:
+    """The training split's texts the tokenizer learns from (an iterator over a stream: no list in memory)."""
     train = data["train"]
+    if isinstance(train, IterableDataset):
+        return stream_texts(train, data_args.text_column)
     if task == "translation":
         if "translation" in train.column_names:
             return [t[lang] for t in train["translation"] for lang in (data_args.source_lang, data_args.target_lang)]
         require_columns(train, [data_args.source_lang, data_args.target_lang], "the tokenizer")
         return list(train[data_args.source_lang]) + list(train[data_args.target_lang])
     require_columns(train, [data_args.text_column], "the tokenizer")
+    if task == "token-classification":  # rows of words: the tokenizer learns from the sentences they make
+        return [" ".join(words) for words in train[data_args.text_column]]
     return list(train[data_args.text_column])
 
 
@@ -284,12 +237,12 @@ def load_or_train_tokenizer(model_args: ModelArguments, data, data_args: DataArg
     if source is None and (Path(output_dir) / "tokenizer_config.json").is_file():
         source = output_dir
     if source:
-        return AutoTokenizer.from_pretrained(source)
+        return AutoTokenizer.from_pretrained(source, trust_remote_code=model_args.trust_remote_code)
     texts = texts_for_tokenizer(data, data_args, task)
     every_symbol = model_args.tokenizer_kind in ("char", "word")  # a whole-corpus vocabulary keeps rare symbols
     tokenizer = train_tokenizer(texts, kind=model_args.tokenizer_kind, vocab_size=model_args.vocab_size or None,
                                 preset=PRESET_FOR_TASK[task], min_frequency=1 if every_symbol else 2)
-    tokenizer.save_pretrained(output_dir)
+    save_tokenizer(tokenizer, output_dir)
     return tokenizer
 
 
@@ -340,12 +293,13 @@ def build_model(model_args: ModelArguments, config: PretrainedConfig, task: str)
     return model_class(config)
 
 
-class Trainer(SafetensorsCheckpointMixin, transformers.Trainer):
-    """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``)."""
+class Trainer(SafetensorsCheckpointMixin, HubExportMixin, transformers.Trainer):
+    """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``) and
+    whose ``push_to_hub`` uploads the Hub export of the run (``nlpseq.hub``)."""
 
 
-class Seq2SeqTrainer(SafetensorsCheckpointMixin, transformers.Seq2SeqTrainer):
-    """``transformers.Seq2SeqTrainer`` whose checkpoints hold safetensors and JSON only."""
+class Seq2SeqTrainer(SafetensorsCheckpointMixin, HubExportMixin, transformers.Seq2SeqTrainer):
+    """``transformers.Seq2SeqTrainer`` with safetensors-only checkpoints and the Hub-export ``push_to_hub``."""
 
 
 class TimeLimitCallback(TrainerCallback):
@@ -368,26 +322,3 @@ class TimeLimitCallback(TrainerCallback):
             control.should_training_stop = True
             control.should_save = True
         return control
-
-
-def finish(trainer, metrics: dict, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments,
-           description: str, perplexity: bool = False) -> dict:
-    """Save the model and tokenizer, ``all_results.json`` and a model card into ``output_dir``.
-
-    ``perplexity=True`` (language models) adds ``eval_perplexity = exp(eval_loss)``.
-    """
-    if perplexity and "eval_loss" in metrics:
-        metrics["eval_perplexity"] = math.exp(min(metrics["eval_loss"], 50))
-    trainer.save_model()
-    trainer.save_metrics("all", metrics)  # writes all_results.json
-    trainer.save_state()  # trainer_state.json: the loss history
-    if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(trainer.args.output_dir)
-        model = trainer.accelerator.unwrap_model(trainer.model)
-        dataset = str(data_args.dataset_name)
-        if Path(dataset).exists():  # a local path is no Hub dataset id (and would leak the machine's layout)
-            dataset, description = None, f"{description} Trained on local data `{Path(dataset).name}`."
-        card = model_card(model, Path(trainer.args.output_dir).name, results=metrics,
-                          datasets=[dataset] if dataset else None, description=description)
-        card.save(Path(trainer.args.output_dir) / "README.md")
-    return metrics

@@ -10,15 +10,23 @@
 
 One label vocabulary for the run (``nlpseq.labels``): fitted on the training split (or the checkpoint's
 ``label2id``), stored in the config, applied to every split; labels with a fraction (0.5, 1.7) make it a
-regression. Reports accuracy and macro-F1 (MSE, MAE and Pearson's r for regression) on the validation split,
-and on the test split when it has labels, into ``all_results.json``.
+regression. Reports accuracy and macro-F1 (MSE, MAE and Pearson's r for regression) on the validation split
+(``eval_results.json``) and on the test split when it has labels (``predict_results.json``); the test split is
+predicted, labelled or not (GLUE's test splits have none), into ``predict_results.txt``: ``index<TAB>prediction`` per
+row, as ``run_classification.py`` writes it.
 """
 
-from transformers import DataCollatorWithPadding, TrainerCallback, TrainingArguments, set_seed
+from pathlib import Path
 
-from nlpseq import metrics, prepare_classification
+import numpy as np
+from datasets import DatasetDict
+from transformers import DataCollatorWithPadding, TrainerCallback, TrainingArguments, set_seed
+from transformers.trainer_utils import PredictionOutput
+
+from nlpseq import metrics, prepare_classification, tokenize_dataset
 from nlpseq.data import require_columns
-from nlpseq.labels import classification_data
+from nlpseq.labels import LabelVocabulary, classification_data
+from nlpseq.results import run_and_report, write_lines
 from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
@@ -27,11 +35,9 @@ from nlpseq.training import (
     build_config,
     build_model,
     check_arguments,
-    finish,
     load_data,
     load_or_train_tokenizer,
     parse_args,
-    resolve_resume,
 )
 
 
@@ -49,13 +55,18 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
     require_columns(data["train"], [data_args.text_column, data_args.label_column], "text classification")
+    unlabelled = data.get("test")  # dropped below when it has no labels (GLUE's): then only predicted
     data, labels = classification_data(data, data_args.text_column, data_args.label_column,
                                        checkpoint=model_args.model_name_or_path)  # rows and labels, before any work
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "classification", training_args.output_dir)
     with training_args.main_process_first(desc="tokenize"):
         data = prepare_classification(data, tokenizer, data_args.text_column, data_args.label_column,
-                                      max_length=data_args.max_length, labels=labels)
+                                      max_length=data_args.max_length, labels=labels,
+                                      num_proc=data_args.preprocessing_num_workers)
+        if unlabelled is not None and "test" not in data and training_args.do_predict:
+            data["test"] = tokenize_dataset(DatasetDict(test=unlabelled), tokenizer, data_args.text_column,
+                                            max_length=data_args.max_length)["test"]
     config = build_config(model_args, tokenizer, "classification", **labels.config_fields())
     model = build_model(model_args, config, "classification")
     if hasattr(model, "fit_idf"):  # bag of words: document frequencies come from the training set
@@ -65,11 +76,23 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_metrics=metrics.regression_metrics() if labels.is_regression
                       else metrics.classification_metrics(), callbacks=callbacks)
-    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
-    results = {**result.metrics, **trainer.evaluate()}
-    if "test" in data:
-        results.update(trainer.evaluate(data["test"], metric_key_prefix="test"))
-    return finish(trainer, results, tokenizer, data_args, labels.describe())
+    return run_and_report(trainer, data, tokenizer, data_args, labels.describe(),
+                          write_predictions=prediction_writer(labels))
+
+
+def prediction_writer(labels: LabelVocabulary):
+    """``predict_results.txt``: a header, then ``index<TAB>label name`` (regression: the number) per test row."""
+
+    def write(output: PredictionOutput, output_dir: Path) -> None:
+        scores = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+        if labels.is_regression:
+            predicted = [f"{value:.6g}" for value in np.asarray(scores).reshape(-1)]
+        else:
+            predicted = [labels.names[i] for i in np.argmax(scores, axis=-1)]
+        write_lines(output_dir / "predict_results.txt", ["index\tprediction"]
+                    + [f"{i}\t{p}" for i, p in enumerate(predicted)])
+
+    return write
 
 
 if __name__ == "__main__":

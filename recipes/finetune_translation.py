@@ -9,13 +9,19 @@
 (``train.en`` + ``train.de``, ``val.*``), e.g. ``--dataset_name ../shared/data/multi30k``.
 
 Runs on ``Seq2SeqTrainer`` with ``DataCollatorForSeq2Seq``; with ``--predict_with_generate`` the
-evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact match.
+evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact match, and ``--do_predict`` writes
+the test split's translations to ``generated_predictions.txt`` (one per line, as ``run_translation.py`` does).
+``--max_source_length`` / ``--max_target_length`` truncate each side (default: ``--max_length``).
 """
+
+from pathlib import Path
 
 import numpy as np
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, TrainerCallback, set_seed
+from transformers.trainer_utils import PredictionOutput
 
 from nlpseq import metrics, prepare_translation
+from nlpseq.results import run_and_report, write_lines
 from nlpseq.rows import check_rows, translation_fields
 from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
@@ -26,24 +32,24 @@ from nlpseq.training import (
     build_model,
     check_arguments,
     check_translation_columns,
-    finish,
     load_data,
     load_or_train_tokenizer,
     parse_args,
-    resolve_resume,
 )
+
+
+def decode(tokenizer, ids) -> list[str]:
+    """Token ids (generated, or labels with -100) -> stripped texts."""
+    ids = ids[0] if isinstance(ids, tuple) else ids
+    ids = np.where(ids < 0, tokenizer.pad_token_id, ids)
+    return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 
 def translation_metrics(tokenizer):
     bleu, chrf = metrics.load("bleu"), metrics.load("chrf")
 
     def compute(eval_pred):
-        preds, labels = eval_pred
-        preds = preds[0] if isinstance(preds, tuple) else preds
-        preds = np.where(preds < 0, tokenizer.pad_token_id, preds)
-        labels = np.where(labels < 0, tokenizer.pad_token_id, labels)
-        hyps = [s.strip() for s in tokenizer.batch_decode(preds, skip_special_tokens=True)]
-        refs = [s.strip() for s in tokenizer.batch_decode(labels, skip_special_tokens=True)]
+        hyps, refs = decode(tokenizer, eval_pred[0]), decode(tokenizer, eval_pred[1])
         return {**bleu.compute(predictions=hyps, references=refs), **chrf.compute(predictions=hyps, references=refs),
                 "exact_match": float(np.mean([h == r for h, r in zip(hyps, refs)]))}
 
@@ -69,10 +75,13 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Seq
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "translation", training_args.output_dir)
     with training_args.main_process_first(desc="tokenize"):
         data = prepare_translation(data, tokenizer, data_args.source_lang, data_args.target_lang,
-                                   max_source_length=data_args.max_length, max_target_length=data_args.max_length)
+                                   max_source_length=data_args.max_source_length or data_args.max_length,
+                                   max_target_length=data_args.max_target_length or data_args.max_length,
+                                   num_proc=data_args.preprocessing_num_workers)
     config = build_config(model_args, tokenizer, "translation", decoder_start_token_id=tokenizer.bos_token_id)
     model = build_model(model_args, config, "translation")
-    model.generation_config.max_length = training_args.generation_max_length or data_args.max_length
+    model.generation_config.max_length = (training_args.generation_max_length or data_args.max_target_length
+                                          or data_args.max_length)
     model.generation_config.num_beams = training_args.generation_num_beams or 1
 
     trainer = Seq2SeqTrainer(model=model, args=training_args, train_dataset=data["train"],
@@ -80,12 +89,12 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Seq
                              data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
                              compute_metrics=translation_metrics(tokenizer)
                              if training_args.predict_with_generate else None, callbacks=callbacks)
-    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
-    results = {**result.metrics, **trainer.evaluate()}
-    if "test" in data:
-        results.update(trainer.evaluate(data["test"], metric_key_prefix="test"))
-    return finish(trainer, results, tokenizer, data_args,
-                  f"A {data_args.source_lang}->{data_args.target_lang} translation model.")
+    def write_translations(output: PredictionOutput, output_dir: Path) -> None:
+        write_lines(output_dir / "generated_predictions.txt", decode(tokenizer, output.predictions))
+
+    return run_and_report(trainer, data, tokenizer, data_args,
+                          f"A {data_args.source_lang}->{data_args.target_lang} translation model.",
+                          write_predictions=write_translations if training_args.predict_with_generate else None)
 
 
 if __name__ == "__main__":

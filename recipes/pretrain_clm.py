@@ -6,14 +6,14 @@
 
 Every ``TrainingArguments`` flag works (``--bf16``, ``--resume_from_checkpoint``, ``--report_to`` ...), and
 the same command runs under ``torchrun --nproc_per_node N`` or ``accelerate launch``. Writes the model,
-tokenizer, ``all_results.json`` (with ``eval_perplexity``) and a model card into ``--output_dir``.
+tokenizer, ``train_results.json``, ``eval_results.json`` (with ``eval_perplexity``), ``predict_results.json`` (the
+test split, if any), ``all_results.json`` and a model card into ``--output_dir`` (``--do_train``/``--do_eval``/
+``--do_predict`` choose the steps; none given means all three). ``--max_train_samples`` counts blocks.
 """
 
 from transformers import DataCollatorForLanguageModeling, TrainerCallback, TrainingArguments, set_seed
 
-from nlpseq import group_texts, tokenize_dataset
-from nlpseq.data import require_columns
-from nlpseq.rows import check_rows, text_fields
+from nlpseq.results import run_and_report
 from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
@@ -22,11 +22,10 @@ from nlpseq.training import (
     build_config,
     build_model,
     check_arguments,
-    finish,
-    load_data,
+    lm_blocks,
+    load_lm_data,
     load_or_train_tokenizer,
     parse_args,
-    resolve_resume,
 )
 
 
@@ -43,23 +42,19 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
 def run(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments,
         callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
-    data = load_data(data_args, training_args.seed)
-    require_columns(data["train"], [data_args.text_column], "language-model pretraining")
-    data = check_rows(data, text_fields(data_args.text_column), "language-model pretraining")  # no None texts
+    data = load_lm_data(data_args, training_args.seed, "clm")  # every row has a text (or streams, --streaming)
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "clm", training_args.output_dir)
     config = build_config(model_args, tokenizer, "clm")
     model = build_model(model_args, config, "clm")
     with training_args.main_process_first(desc="tokenize"):
-        blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)
+        blocks = lm_blocks(data, tokenizer, data_args)
 
     trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
                       eval_dataset=blocks["validation"], processing_class=tokenizer,
                       data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False), callbacks=callbacks)
-    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
-    metrics = {**result.metrics, **trainer.evaluate()}
-    return finish(trainer, metrics, tokenizer, data_args, "A language model pretrained by next-token prediction.",
-                  perplexity=True)
+    return run_and_report(trainer, blocks, tokenizer, data_args, "A language model pretrained by next-token "
+                          "prediction.", perplexity=True)
 
 
 if __name__ == "__main__":

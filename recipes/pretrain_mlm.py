@@ -5,16 +5,16 @@
         --output_dir runs/mlm --max_steps 200 --per_device_train_batch_size 16 --learning_rate 1e-3
 
 The masking is ``DataCollatorForLanguageModeling(mlm_probability=0.15)``. Writes the model, tokenizer,
-``all_results.json`` (with ``eval_perplexity`` over masked tokens) and a model card into ``--output_dir``.
+``train_results.json``, ``eval_results.json`` (with ``eval_perplexity`` over masked tokens), ``predict_results.json``,
+``all_results.json`` and a model card into ``--output_dir``, as ``run_mlm.py`` does (``--max_seq_length`` is an
+alias of ``--block_size``; ``--max_train_samples`` counts blocks).
 """
 
 from dataclasses import dataclass, field
 
 from transformers import DataCollatorForLanguageModeling, TrainerCallback, TrainingArguments, set_seed
 
-from nlpseq import group_texts, tokenize_dataset
-from nlpseq.data import require_columns
-from nlpseq.rows import check_rows, text_fields
+from nlpseq.results import run_and_report
 from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
@@ -23,11 +23,10 @@ from nlpseq.training import (
     build_config,
     build_model,
     check_arguments,
-    finish,
-    load_data,
+    lm_blocks,
+    load_lm_data,
     load_or_train_tokenizer,
     parse_args,
-    resolve_resume,
 )
 
 
@@ -48,25 +47,21 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
 def run(model_args: ModelArguments, data_args: DataArguments, mask_args: MaskingArguments,
         training_args: TrainingArguments, callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
-    data = load_data(data_args, training_args.seed)
-    require_columns(data["train"], [data_args.text_column], "language-model pretraining")
-    data = check_rows(data, text_fields(data_args.text_column), "language-model pretraining")  # no None texts
+    data = load_lm_data(data_args, training_args.seed, "mlm")  # every row has a text (or streams, --streaming)
     with training_args.main_process_first(desc="tokenizer"):
         tokenizer = load_or_train_tokenizer(model_args, data, data_args, "mlm", training_args.output_dir)
     config = build_config(model_args, tokenizer, "mlm")
     model = build_model(model_args, config, "mlm")
     with training_args.main_process_first(desc="tokenize"):
-        blocks = group_texts(tokenize_dataset(data, tokenizer, data_args.text_column), data_args.block_size)
+        blocks = lm_blocks(data, tokenizer, data_args)
 
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mask_args.mlm_probability,
                                                seed=training_args.seed)
     trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
                       eval_dataset=blocks["validation"], processing_class=tokenizer, data_collator=collator,
                       callbacks=callbacks)
-    result = trainer.train(resume_from_checkpoint=resolve_resume(training_args))
-    metrics = {**result.metrics, **trainer.evaluate()}
-    return finish(trainer, metrics, tokenizer, data_args, "An encoder pretrained by masked-token prediction.",
-                  perplexity=True)
+    return run_and_report(trainer, blocks, tokenizer, data_args, "An encoder pretrained by masked-token prediction.",
+                          perplexity=True)
 
 
 if __name__ == "__main__":

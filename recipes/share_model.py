@@ -6,19 +6,15 @@
         --push_to_hub --hub_model_id you/nlpseq-tiny-gpt
 
 The folder holds ``config.json`` (with ``auto_map``), ``model.safetensors``, the tokenizer, the model's own
-source files and a model card built from the run's ``all_results.json``. It loads with
+source files, ``all_results.json`` and a model card built from it (``nlpseq.hub.export_run``: the same folder
+the recipes' ``--push_to_hub`` uploads). It loads with
 ``trust_remote_code=True`` where nlpseq is not installed, and with plain Auto classes after ``import nlpseq``.
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from huggingface_hub import ModelCard
-from transformers import AutoConfig, AutoTokenizer
-
-from nlpseq import models
-from nlpseq.hub import export_for_hub, push_folder
+from nlpseq.hub import export_run, push_folder
 from nlpseq.training import parse_args
 
 
@@ -35,23 +31,9 @@ class ShareArguments:
 
 def main(argv=None) -> Path:
     (args,) = parse_args(ShareArguments, argv=argv)
-    run = Path(args.run_dir)
-    if not (run / "config.json").is_file():
-        raise FileNotFoundError(f"{run} holds no config.json; pass the --output_dir of a finished recipe run")
     if args.push_to_hub and not args.hub_model_id:
         raise ValueError("--push_to_hub needs --hub_model_id user/name")
-    architecture = AutoConfig.from_pretrained(run).architectures[0]
-    model = getattr(models, architecture).from_pretrained(run)
-    results_file = run / "all_results.json"
-    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
-    kept = {k: v for k, v in results.items() if k.startswith(("eval_", "test_")) and "runtime" not in k
-            and "per_second" not in k}
-    tokenizer = AutoTokenizer.from_pretrained(run)
-    datasets = [args.dataset_name] if args.dataset_name else None
-    if datasets is None and (run / "README.md").is_file():  # the card the recipe wrote names its dataset
-        datasets = ModelCard.load(run / "README.md").data.datasets
-    folder = export_for_hub(model, args.output_dir, tokenizer=tokenizer, repo_id=args.hub_model_id or run.name,
-                            results=kept, datasets=datasets)
+    folder = export_run(args.run_dir, args.output_dir, repo_id=args.hub_model_id, dataset_name=args.dataset_name)
     print(f"Hub-ready folder: {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
     if args.push_to_hub:
         print(f"Pushed: {push_folder(folder, args.hub_model_id, private=args.private)}")

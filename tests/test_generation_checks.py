@@ -80,3 +80,22 @@ def test_only_learned_position_tables_limit_generation():
 def test_exported_models_carry_the_checks(tmp_path):
     folder = export_for_hub(_model("decoder"), tmp_path / "hub")
     assert {"generation_checks.py", "errors.py"} <= {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("name", ["recurrent", "recurrent-seq2seq"])
+def test_a_recurrent_model_refuses_a_key_value_cache_layout(name):
+    model, prompt = _model(name), torch.tensor([[5, 6, 7]])
+    with pytest.raises(InputError, match="cache_implementation='static' cannot apply"):
+        model.generate(prompt, max_new_tokens=3, cache_implementation="static")
+    model.generation_config.cache_implementation = "offloaded"
+    with pytest.raises(InputError, match="cache_implementation='offloaded' cannot apply"):
+        model.generate(prompt, max_new_tokens=3)
+    model.generation_config.cache_implementation = None
+    assert model.generate(prompt, max_new_tokens=3, do_sample=False).shape[1] >= 3
+
+
+def test_a_transformer_takes_the_static_cache():
+    model, prompt = _model("decoder"), torch.tensor([[5, 6, 7]])
+    expected = model.generate(prompt, max_new_tokens=4, do_sample=False)
+    torch.testing.assert_close(model.generate(prompt, max_new_tokens=4, do_sample=False,
+                                              cache_implementation="static"), expected)

@@ -28,8 +28,9 @@ import finetune_translation  # noqa: E402
 import pretrain_clm  # noqa: E402
 import pretrain_mlm  # noqa: E402
 
-COMMON = ["--max_train_samples", "200", "--max_eval_samples", "40", "--vocab_size", "400", "--report_to", "none",
-          "--per_device_train_batch_size", "8", "--per_device_eval_batch_size", "16", "--learning_rate", "2e-3",
+COMMON = ["--max_train_samples", "200", "--max_eval_samples", "40", "--max_predict_samples", "40",
+          "--vocab_size", "400", "--report_to", "none", "--per_device_train_batch_size", "8",
+          "--per_device_eval_batch_size", "16", "--learning_rate", "2e-3",
           "--disable_tqdm", "true", "--save_strategy", "no", "--seed", "0"]
 NO_DROPOUT = "hidden_dropout_prob=0,attention_probs_dropout_prob=0"
 
@@ -73,7 +74,7 @@ def test_finetune_classification_from_pretrained_checkpoint(mlm_run, tmp_path):
     mlm_dir, _ = mlm_run
     results = _run(finetune_classification, tmp_path, "--model_family", "encoder",
                    "--model_name_or_path", str(mlm_dir), "--max_steps", "6")
-    assert {"eval_accuracy", "eval_f1", "test_accuracy", "test_f1"} <= set(results)
+    assert {"eval_accuracy", "eval_f1", "predict_accuracy", "predict_f1"} <= set(results)
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     assert model.config.id2label[0] == "concurrency" and model.config.num_labels == 7
     # the encoder came from the MLM checkpoint: after 6 small steps its embeddings are still the pretrained ones
@@ -86,7 +87,7 @@ def test_finetune_classification_from_pretrained_checkpoint(mlm_run, tmp_path):
 def test_finetune_classification_from_scratch(family, tmp_path):
     results = _run(finetune_classification, tmp_path, "--model_family", family, "--max_steps", "4",
                    "--max_length", "64")
-    assert {"train_loss", "eval_loss", "eval_accuracy", "eval_f1", "test_accuracy"} <= set(results)
+    assert {"train_loss", "eval_loss", "eval_accuracy", "eval_f1", "predict_accuracy"} <= set(results)
     assert 0 <= results["eval_accuracy"] <= 1
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path)
     assert model.config.model_type == f"nlpseq-{family}" and model.config.num_labels == 7
@@ -129,7 +130,9 @@ def test_finetune_translation(family, tmp_path):
     results = _run(finetune_translation, tmp_path, "--model_family", family, "--dataset_name", "number-translation",
                    "--tokenizer_kind", "char", "--vocab_size", "0", "--max_steps", "4", "--max_length", "64",
                    "--predict_with_generate", "true", "--generation_max_length", "24")
-    assert {"train_loss", "eval_loss", "eval_bleu", "eval_chrf", "eval_exact_match", "test_bleu"} <= set(results)
+    assert {"train_loss", "eval_loss", "eval_bleu", "eval_chrf", "eval_exact_match", "predict_bleu"} <= set(results)
+    translations = (tmp_path / "generated_predictions.txt").read_text(encoding="utf-8").splitlines()
+    assert len(translations) == results["predict_samples"] == 40  # one per test row (COMMON's --max_predict_samples)
     model = AutoModelForSeq2SeqLM.from_pretrained(tmp_path)
     tok = AutoTokenizer.from_pretrained(tmp_path)
     assert model.config.model_type == f"nlpseq-{family}"

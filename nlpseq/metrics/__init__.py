@@ -2,7 +2,8 @@
 
 ``evaluate.load("accuracy")`` needs the Hub; these modules live in the package, so ``evaluate.load`` gets a
 local path. Each folder holds ``<name>/<name>.py``, a standard ``evaluate.Metric``; they also work with
-``evaluate.combine``.
+``evaluate.combine``. ``accuracy`` and ``f1`` are vectorised numpy; ``bleu`` and ``chrf`` (sacreBLEU) take one
+reference or a list of references per prediction; ``seqeval`` scores tag sequences by entity (IOB1, IOB2, IOBES).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from ..errors import ConfigurationError
 
 METRICS_DIR = Path(__file__).parent
-AVAILABLE = ("accuracy", "f1", "bleu", "chrf")
+AVAILABLE = ("accuracy", "f1", "bleu", "chrf", "seqeval")
 
 
 def load(name: str, **kwargs) -> evaluate.EvaluationModule:
@@ -52,5 +53,22 @@ def regression_metrics():
         if predictions.std() > 0 and labels.std() > 0:
             out["pearson"] = float(np.corrcoef(predictions, labels)[0, 1])
         return out
+
+    return compute
+
+
+def token_classification_metrics(label_names: list[str]):
+    """``compute_metrics`` for a token-classification ``Trainer``: entity-level precision, recall and F1 (the
+    ``seqeval`` module) and token accuracy, over the positions whose label is not -100 (first sub-words)."""
+    seqeval = load("seqeval")
+
+    def compute(eval_pred):
+        logits, labels = eval_pred
+        predictions = np.argmax(logits[0] if isinstance(logits, tuple) else logits, axis=-1)
+        kept = [row != -100 for row in labels]
+        true = [[label_names[t] for t in row[keep]] for row, keep in zip(labels, kept)]
+        predicted = [[label_names[p] for p in row[keep]] for row, keep in zip(predictions, kept)]
+        scores = seqeval.compute(predictions=predicted, references=true)
+        return {name: scores[f"overall_{name}"] for name in ("precision", "recall", "f1", "accuracy")}
 
     return compute

@@ -8,7 +8,9 @@ models. It refuses, with a message that says what to do:
 * a generation whose prompt plus ``max_new_tokens`` (the resolved ``max_length``) runs past a learned position
   table (``position_embedding_type="learned"``, ``max_position_embeddings`` rows): otherwise it fails at the first
   token beyond the table, half-way through. Sinusoidal and rotary positions are computed for any position and
-  recurrent models have none, so no limit applies to them (transformers warns past ``max_position_embeddings``).
+  recurrent models have none, so no limit applies to them (transformers warns past ``max_position_embeddings``);
+* a ``cache_implementation`` (``"static"``, ``"offloaded"``, ...) on a recurrent model, whose state is one
+  fixed-size vector per layer and no key/value cache: otherwise a mask-shape error from the cache it cannot use.
 """
 
 from __future__ import annotations
@@ -51,12 +53,28 @@ def check_generated_length(config, prompt_length: int, max_length: int) -> None:
                      f"position table (max_position_embeddings={limit}); {fix}, or shorten the {what}.")
 
 
+def check_cache_implementation(model_name: str, cache_implementation: str | None) -> None:
+    """Refuse a key/value cache layout for a model whose generation state is a recurrent state."""
+    if cache_implementation is None:
+        return
+    raise InputError(f"{model_name} carries a recurrent state (one fixed-size vector per layer), not a key/value "
+                     f"cache, so cache_implementation={cache_implementation!r} cannot apply; drop it (generation "
+                     "already takes constant memory per token)")
+
+
 class CheckedGenerationMixin(GenerationMixin):
     """``GenerationMixin`` whose ``generate()`` checks the prompt and the length before it starts."""
+
+    #: False for recurrent models: their cache is a recurrent state, so no ``cache_implementation`` applies
+    has_key_value_cache = True
 
     def generate(self, inputs: torch.Tensor | None = None, *args, **kwargs):
         given = (inputs, kwargs.get("input_ids"), kwargs.get("inputs_embeds"))
         check_prompt(next((x for x in given if x is not None), None), bool(self.config.is_encoder_decoder))
+        if not self.has_key_value_cache:
+            config = kwargs.get("generation_config") or self.generation_config
+            check_cache_implementation(type(self).__name__, kwargs.get("cache_implementation",
+                                                                       config.cache_implementation))
         return super().generate(inputs, *args, **kwargs)
 
     def _validate_generated_length(self, generation_config, input_ids_length, has_default_max_length):

@@ -106,6 +106,8 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
     embedding_size`` only when the sizes differ). Loss: cross-entropy of ``logits[:, :-1]`` vs ``labels[:, 1:]``
     with -100 ignored; a sum over ``num_items_in_batch`` under the Trainer, so gradient accumulation is exact."""
 
+    has_key_value_cache = False  # a recurrent state: no cache_implementation applies
+
     _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
 
     def __init__(self, config: RecurrentConfig):

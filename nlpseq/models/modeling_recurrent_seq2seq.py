@@ -269,6 +269,8 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
     ``(batch, target, source)`` come back as ``cross_attentions[0]``.
     """
 
+    has_key_value_cache = False  # a recurrent state: no cache_implementation applies
+
     def __init__(self, config: RecurrentSeq2SeqConfig):
         super().__init__(config)
         if config.decoder_start_token_id is None:

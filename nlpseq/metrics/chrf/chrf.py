@@ -1,8 +1,13 @@
-"""chrF (Popović, 2015) computed by sacreBLEU: character n-gram F-score (0..100)."""
+"""chrF (Popović, 2015) computed by sacreBLEU: character n-gram F-score (0..100).
 
-import datasets
+``references`` holds one string per prediction, or a list of strings per prediction (several references, the
+same number for each; chrF scores each sentence against its best-matching reference).
+"""
+
 import evaluate
 import sacrebleu
+
+from nlpseq.metrics.references import FEATURES, reference_streams
 
 
 class Chrf(evaluate.Metric):
@@ -10,10 +15,10 @@ class Chrf(evaluate.Metric):
         return evaluate.MetricInfo(
             description="sacreBLEU chrF (character 6-grams, beta=2).",
             citation="Popović, 2015. chrF: character n-gram F-score for automatic MT evaluation.",
-            inputs_description="predictions: list of str; references: list of str (one reference each)",
-            features=datasets.Features({"predictions": datasets.Value("string"),
-                                        "references": datasets.Value("string")}),
+            inputs_description="predictions: list of str; references: list of str, or list of lists of str (the "
+                               "same number of references for every prediction)",
+            features=FEATURES,
         )
 
     def _compute(self, predictions, references):
-        return {"chrf": sacrebleu.corpus_chrf(predictions, [references]).score}
+        return {"chrf": sacrebleu.corpus_chrf(predictions, reference_streams(references)).score}
