@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import datasets
@@ -54,6 +54,7 @@ from .rows import (
     check_translation_columns,  # noqa: F401  (moved there; recipes import it here)
     text_fields,
 )
+from .run_lock import lock_output_dir
 from .streaming import check_streaming, load_stream, stream_blocks, stream_texts
 from .tokenization import train_tokenizer
 
@@ -105,6 +106,18 @@ def check_arguments(model_args: ModelArguments, training_args, task: str,
     config = _check_config_source(model_args, family["model_type"], overrides, task)
     if data_args is not None:
         check_lengths(config, task, data_args, training_args)
+
+
+def run_recipe(run: Callable[..., dict], *dataclass_types, task: str, argv: list[str] | None = None,
+               callbacks: list[TrainerCallback] | None = None) -> dict:
+    """Every recipe's ``main``: parse ``ModelArguments``, ``DataArguments`` and ``dataclass_types`` (the last one
+    the ``TrainingArguments``) with the size preset's training defaults, check them all before any data work,
+    hold the ``--output_dir`` lock, then ``run(*parsed, callbacks)``."""
+    parsed = parse_args(ModelArguments, DataArguments, *dataclass_types, argv=argv, task=task)
+    model_args, data_args, training_args = parsed[0], parsed[1], parsed[-1]
+    check_arguments(model_args, training_args, task, data_args)
+    with lock_output_dir(training_args, data_args.overwrite_output_dir):
+        return run(*parsed, callbacks)
 
 
 def _check_config_source(model_args: ModelArguments, expected: str, overrides: dict,

@@ -27,27 +27,21 @@ from nlpseq import metrics, prepare_classification, tokenize_dataset
 from nlpseq.data import require_columns
 from nlpseq.labels import LabelVocabulary, classification_data
 from nlpseq.results import run_and_report, write_lines
-from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
     Trainer,
     build_config,
     build_model,
-    check_arguments,
     load_data,
     load_or_train_tokenizer,
-    parse_args,
+    run_recipe,
 )
 
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
-    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments,
-                                                      argv=argv, task="classification")
-    check_arguments(model_args, training_args, "classification", data_args)
-    with lock_output_dir(training_args, data_args.overwrite_output_dir):
-        return run(model_args, data_args, training_args, callbacks)
+    return run_recipe(run, TrainingArguments, task="classification", argv=argv, callbacks=callbacks)
 
 
 def run(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments,

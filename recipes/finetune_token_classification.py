@@ -27,7 +27,6 @@ from nlpseq import metrics
 from nlpseq.data import require_columns
 from nlpseq.labels import labels_of_checkpoint
 from nlpseq.results import run_and_report, write_lines
-from nlpseq.run_lock import lock_output_dir
 from nlpseq.token_classification import (
     IGNORED,
     TAGS_COLUMN,
@@ -42,10 +41,9 @@ from nlpseq.training import (
     Trainer,
     build_config,
     build_model,
-    check_arguments,
     load_data,
     load_or_train_tokenizer,
-    parse_args,
+    run_recipe,
 )
 
 TASK = "token-classification"
@@ -53,11 +51,7 @@ TASK = "token-classification"
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
-    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments, argv=argv,
-                                                      task=TASK)
-    check_arguments(model_args, training_args, TASK, data_args)
-    with lock_output_dir(training_args, data_args.overwrite_output_dir):
-        return run(model_args, data_args, training_args, callbacks)
+    return run_recipe(run, TrainingArguments, task=TASK, argv=argv, callbacks=callbacks)
 
 
 def pick_columns(data, data_args: DataArguments) -> None:

@@ -23,18 +23,16 @@ from transformers.trainer_utils import PredictionOutput
 from nlpseq import metrics, prepare_translation
 from nlpseq.results import run_and_report, write_lines
 from nlpseq.rows import check_rows, translation_fields
-from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
     Seq2SeqTrainer,
     build_config,
     build_model,
-    check_arguments,
     check_translation_columns,
     load_data,
     load_or_train_tokenizer,
-    parse_args,
+    run_recipe,
 )
 
 
@@ -58,11 +56,7 @@ def translation_metrics(tokenizer):
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
-    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, Seq2SeqTrainingArguments,
-                                                      argv=argv, task="translation")
-    check_arguments(model_args, training_args, "translation", data_args)
-    with lock_output_dir(training_args, data_args.overwrite_output_dir):
-        return run(model_args, data_args, training_args, callbacks)
+    return run_recipe(run, Seq2SeqTrainingArguments, task="translation", argv=argv, callbacks=callbacks)
 
 
 def run(model_args: ModelArguments, data_args: DataArguments, training_args: Seq2SeqTrainingArguments,

@@ -14,29 +14,23 @@ test split, if any), ``all_results.json`` and a model card into ``--output_dir``
 from transformers import DataCollatorForLanguageModeling, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq.results import run_and_report
-from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
     Trainer,
     build_config,
     build_model,
-    check_arguments,
     lm_blocks,
     load_lm_data,
     load_or_train_tokenizer,
-    parse_args,
+    run_recipe,
 )
 
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer`` (e.g.
     ``TimeLimitCallback(10)`` for a wall-clock budget)."""
-    model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, TrainingArguments,
-                                                      argv=argv, task="clm")
-    check_arguments(model_args, training_args, "clm", data_args)
-    with lock_output_dir(training_args, data_args.overwrite_output_dir):
-        return run(model_args, data_args, training_args, callbacks)
+    return run_recipe(run, TrainingArguments, task="clm", argv=argv, callbacks=callbacks)
 
 
 def run(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments,

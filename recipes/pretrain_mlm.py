@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from transformers import DataCollatorForLanguageModeling, TrainerCallback, TrainingArguments, set_seed
 
 from nlpseq.results import run_and_report
-from nlpseq.run_lock import lock_output_dir
 from nlpseq.training import (
     DataArguments,
     ModelArguments,
     Trainer,
     build_config,
     build_model,
-    check_arguments,
     lm_blocks,
     load_lm_data,
     load_or_train_tokenizer,
-    parse_args,
+    run_recipe,
 )
 
 
@@ -37,11 +35,7 @@ class MaskingArguments:
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer``."""
-    model_args, data_args, mask_args, training_args = parse_args(
-        ModelArguments, DataArguments, MaskingArguments, TrainingArguments, argv=argv, task="mlm")
-    check_arguments(model_args, training_args, "mlm", data_args)
-    with lock_output_dir(training_args, data_args.overwrite_output_dir):
-        return run(model_args, data_args, mask_args, training_args, callbacks)
+    return run_recipe(run, MaskingArguments, TrainingArguments, task="mlm", argv=argv, callbacks=callbacks)
 
 
 def run(model_args: ModelArguments, data_args: DataArguments, mask_args: MaskingArguments,
