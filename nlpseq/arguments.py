@@ -56,14 +56,19 @@ def check_training_arguments(args) -> None:
     _positive("--learning_rate", args.learning_rate, "pass a finite number > 0 (e.g. 1e-3)")
 
 
-def check_switches(args) -> None:
-    """``--do_train``/``--do_eval``/``--do_predict``: at least one, and ``--push_to_hub`` only with training."""
+def check_switches(args, pretrained: bool = True) -> None:
+    """``--do_train``/``--do_eval``/``--do_predict``: at least one, ``--push_to_hub`` only with training, and no
+    evaluation or prediction of a model built from scratch that this run does not train (``pretrained`` False)."""
     if not (args.do_train or args.do_eval or args.do_predict):
         raise ConfigurationError("--do_train, --do_eval and --do_predict are all false: nothing to do; pass the steps "
                                  "to run (or none of the three flags for all of them)")
     if args.push_to_hub and not args.do_train:
         raise ConfigurationError("--push_to_hub uploads the model this run trains, but --do_train is false; add "
                                  "--do_train, or push a finished run with recipes/share_model.py --push_to_hub")
+    if not args.do_train and not pretrained:
+        raise ConfigurationError("--do_eval/--do_predict without --do_train would score a model that was never "
+                                 "trained (no --model_name_or_path); add --do_train, or pass --model_name_or_path "
+                                 "with a trained run")
 
 
 def check_model_features(model_class: type, training_args) -> None:

@@ -93,7 +93,7 @@ def check_arguments(model_args: ModelArguments, training_args, task: str,
         able = sorted(f for f, tasks in FAMILIES.items() if task in tasks)
         raise ConfigurationError(f"Family {model_args.model_family!r} has no {task} head; for {task} use one of {able}")
     check_training_arguments(training_args)
-    check_switches(training_args)
+    check_switches(training_args, pretrained=bool(model_args.model_name_or_path))
     check_model_features(getattr(models, family[task]), training_args)
     if data_args is not None:
         check_data_arguments(data_args)

@@ -49,15 +49,25 @@ def test_a_default_run_writes_every_result_file_and_the_predictions(tmp_path):
     assert sum(p == g for p, g in zip(predicted, gold)) / 30 == pytest.approx(predict["predict_accuracy"])
 
 
-def test_do_train_false_with_do_eval_trains_nothing(tmp_path):
-    results = _run(pretrain_clm, tmp_path, *CLM, "--max_steps", "2", "--do_train", "false", "--do_eval")
+@pytest.fixture(scope="module")
+def trained_clm(tmp_path_factory) -> str:
+    """A decoder trained for 2 steps: what --do_eval / --do_predict without --do_train score."""
+    out = tmp_path_factory.mktemp("trained-clm")
+    _run(pretrain_clm, out, *CLM, "--max_steps", "2")
+    return str(out)
+
+
+def test_do_train_false_with_do_eval_trains_nothing(tmp_path, trained_clm):
+    results = _run(pretrain_clm, tmp_path, *CLM, "--max_steps", "2", "--do_train", "false", "--do_eval",
+                   "--model_name_or_path", trained_clm)
     assert "train_runtime" not in results and "eval_loss" in results
     assert sorted(p.name for p in tmp_path.glob("*_results.json")) == ["all_results.json", "eval_results.json"]
     assert not (tmp_path / "model.safetensors").exists() and not list(tmp_path.glob("checkpoint-*"))
 
 
-def test_do_predict_alone_scores_the_test_split(tmp_path):
-    results = _run(pretrain_clm, tmp_path, *CLM, "--max_steps", "2", "--do_predict", "--max_predict_samples", "5")
+def test_do_predict_alone_scores_the_test_split(tmp_path, trained_clm):
+    results = _run(pretrain_clm, tmp_path, *CLM, "--max_steps", "2", "--do_predict", "--max_predict_samples", "5",
+                   "--model_name_or_path", trained_clm)
     assert set(results) >= {"predict_loss", "predict_perplexity"} and results["predict_samples"] == 5
     assert not any(k.startswith(("train_", "eval_")) for k in results)
 
@@ -140,6 +150,8 @@ def _no_data_work(*args, **kwargs):
      "cache_implementation='static' cannot apply"),
     (pretrain_clm, ["--do_train", "false", "--do_eval", "false"], "nothing to do"),
     (pretrain_clm, ["--do_eval", "--push_to_hub", "true"], "--push_to_hub uploads the model this run trains"),
+    (pretrain_clm, ["--do_train", "false", "--do_eval"], "would score a model that was never trained"),
+    (finetune_classification, ["--do_predict"], "would score a model that was never trained"),
     (pretrain_clm, ["--train_file", "no/such/train.txt"], "--train_file no/such/train.txt does not exist"),
     (pretrain_clm, ["--validation_file", "VALID"], "need a --train_file"),
 ])
