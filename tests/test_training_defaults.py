@@ -80,3 +80,11 @@ def test_every_family_has_every_size_and_the_values_are_trainer_fields(family):
         assert values["finetune"]["learning_rate"] < values["training"]["learning_rate"]
     rates = [preset(family, size)["training"]["learning_rate"] for size in SIZES]
     assert rates == sorted(rates, reverse=True)  # larger models train at lower rates
+
+
+def test_a_config_file_gets_the_training_values_of_its_nearest_size(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "nlpseq-decoder", "hidden_size": 120, "num_hidden_layers": 3}))
+    _, _, args = _parse("--model_family", "decoder", "--config_name", str(path))
+    assert args.learning_rate == preset("decoder", "small")["training"]["learning_rate"]  # 120 is nearest 128
+    assert args.learning_rate != preset("decoder", "tiny")["training"]["learning_rate"]
