@@ -8,7 +8,9 @@ Everything returns ``datasets.DatasetDict`` objects and uses ``datasets.map`` (b
 from __future__ import annotations
 
 import difflib
+import logging
 import os
+import re
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
@@ -40,6 +42,7 @@ TEXT_SAMPLING = ("line", "document")
 #: file stems recognised as splits when a directory is given
 SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
                "dev": "validation", "test": "test"}
+logger = logging.getLogger(__name__)
 
 
 def _format_suffix(path: Path) -> str:
@@ -72,13 +75,36 @@ def _builder_for(paths: list[Path]) -> tuple[str, dict]:
     return FILE_FORMATS[suffixes.pop()]
 
 
+def _split_of(stem: str) -> tuple[str | None, bool]:
+    """The split a file stem names, and whether exactly: ``valid`` -> validation; ``test_2016_flickr`` -> test."""
+    stem = stem.lower()
+    if stem in SPLIT_NAMES:
+        return SPLIT_NAMES[stem], True
+    return SPLIT_NAMES.get(re.split(r"[_\-]", stem, maxsplit=1)[0]), False
+
+
+def _pick_stems(stems: list[str], path: Path) -> dict[str, str]:
+    """One file stem per split: the exact name (``test``) wins, else the first of ``test_2016_flickr``,
+    ``test_2017_mscoco``... in sorted order (logged, with the others that were left out)."""
+    by_split: dict[str, list[tuple[bool, str]]] = {}
+    for stem in sorted(set(stems)):
+        split, exact = _split_of(stem)
+        if split:
+            by_split.setdefault(split, []).append((not exact, stem))
+    chosen = {}
+    for split, candidates in by_split.items():
+        candidates.sort()
+        chosen[split] = candidates[0][1]
+        if len(candidates) > 1 and candidates[0][0]:
+            logger.warning("%s: %r is the %s split; %s left out (pass the files explicitly to choose)", path,
+                           chosen[split], split, [c for _, c in candidates[1:]])
+    return chosen
+
+
 def _split_mapping(path: Path) -> dict[str, Path]:
-    """``train.txt``, ``valid.txt``, ``test.txt`` (or dev/val/validation) inside a directory."""
-    found = {}
-    for p in sorted(path.iterdir()):
-        split = SPLIT_NAMES.get(_stem(p).lower())
-        if split and p.is_file() and _format_suffix(p) in FILE_FORMATS:
-            found[split] = p
+    """``train.txt``, ``valid.txt``, ``test.txt`` (or dev/val/validation, or ``test_2016.txt``) in a directory."""
+    files = {_stem(p): p for p in sorted(path.iterdir()) if p.is_file() and _format_suffix(p) in FILE_FORMATS}
+    found = {split: files[stem] for split, stem in _pick_stems(list(files), path).items()}
     if "train" not in found:
         raise DataFileNotFoundError(f"Directory {path} holds no train.<ext> file ({sorted(FILE_FORMATS)}); pass "
                                     "the files explicitly as {'train': ..., 'validation': ...}")
@@ -88,7 +114,7 @@ def _split_mapping(path: Path) -> dict[str, Path]:
 def _load_dir(path: Path, sample_by: str, keep_linebreaks: bool, **kwargs) -> DatasetDict:
     """A folder of ``train.*``/``validation.*``/``test.*`` files, else a layout ``datasets`` reads (a
     ``save_to_disk`` folder, a Hub dataset repository: ``nlpseq.dataset_folders``)."""
-    if is_saved_dataset(path) or not any(SPLIT_NAMES.get(_stem(p).lower()) == "train" for p in path.iterdir()):
+    if is_saved_dataset(path) or not any(_split_of(_stem(p))[0] == "train" for p in path.iterdir()):
         return load_dataset_folder(path, **kwargs)
     return _load_files(_split_mapping(path), sample_by, keep_linebreaks, **kwargs)
 
@@ -165,18 +191,18 @@ def _has_parallel_train(path: Path) -> bool:
 
 
 def _parallel_mapping(path: Path) -> dict[str, tuple[Path, Path]]:
-    """``train.en`` + ``train.de`` (and ``val.*``/``test.*``...) inside a directory: one file per language."""
-    by_split: dict[str, list[Path]] = {}
+    """``train.en`` + ``train.de`` (and ``val.*``/``test_2016_flickr.*``...) in a directory: one file per language."""
+    by_stem: dict[str, list[Path]] = {}
     for p in sorted(path.iterdir()):
-        split = SPLIT_NAMES.get(p.stem.lower())
-        if split and p.is_file() and p.suffix and p.suffix.lower() not in FILE_FORMATS:
-            by_split.setdefault(split, []).append(p)
-    langs = sorted(p.suffix for p in by_split["train"])
+        if p.is_file() and p.suffix and p.suffix.lower() not in FILE_FORMATS:
+            by_stem.setdefault(p.stem, []).append(p)
+    train = [stem for stem in by_stem if _split_of(stem) == ("train", True)]
+    langs = sorted(p.suffix for p in by_stem[train[0]]) if train else []
     if len(langs) != 2:
         raise DataError(f"Directory {path} holds {len(langs)} parallel train files ({langs}), not two; pass the "
                         "pair explicitly: load_corpus({'train': ('train.en', 'train.de'), ...})")
-    return {split: tuple(sorted(files)) for split, files in by_split.items()
-            if sorted(p.suffix for p in files) == langs}
+    paired = [stem for stem, files in by_stem.items() if sorted(p.suffix for p in files) == langs]
+    return {split: tuple(by_stem[stem]) for split, stem in _pick_stems(paired, path).items()}
 
 
 def load_parallel_text(files: Mapping[str, tuple[str | Path, str | Path]], source_lang: str | None = None,

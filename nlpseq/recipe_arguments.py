@@ -111,7 +111,8 @@ class DataArguments:
 
 
 def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None = None) -> tuple:
-    """``HfArgumentParser`` over the given dataclasses; a single ``.json``/``.yaml`` argument is a file of them.
+    """``HfArgumentParser`` over the given dataclasses; a ``.json``/``.yaml`` file given first holds
+    them, and flags after it override its values.
 
     With ``task`` (a recipe's): ``--model_family`` defaults to the task's (:data:`DEFAULT_FAMILY`); the examples'
     aliases are resolved; no ``--do_*`` switch means all three; and the size preset's training defaults fill every
@@ -124,7 +125,9 @@ def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None
     parser = HfArgumentParser(dataclass_types)
     argv = list(sys.argv[1:] if argv is None else argv)
     values = _read_args_file(argv, dataclass_types)
-    given = set(values) if values is not None else _flags_given(argv)
+    if values is not None:
+        argv = argv[1:]  # flags after the file override its values
+    given = (set(values) if values is not None else set()) | _flags_given(argv)
     trains = any(issubclass(t, TrainingArguments) for t in dataclass_types)
     added = {}
     if trains and task and not given & set(SWITCHES):
@@ -156,10 +159,17 @@ def parse_args(*dataclass_types, argv: list[str] | None = None, task: str | None
 
 
 def _parse(parser: HfArgumentParser, values: dict | None, argv: list[str], added: dict) -> tuple:
-    """Parse a file's values or the flags, with ``added`` values under them (the given ones win)."""
-    if values is not None:
+    """Parse a file's values and/or the flags, with ``added`` values under them (flags win over the file)."""
+    if values is None:
+        return parser.parse_args_into_dataclasses(args=[*_as_flags(added), *argv])
+    if not argv:
         return parser.parse_dict({**added, **values})
-    return parser.parse_args_into_dataclasses(args=[*_as_flags(added), *argv])
+    fields = {f.name for t in parser.dataclass_types for f in dataclasses.fields(t)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ConfigurationError(f"Unknown keys in the arguments file: {unknown}; see --help for the flags")
+    parser.set_defaults(**{**added, **values})
+    return parser.parse_args_into_dataclasses(args=argv)
 
 
 def resolve_aliases(data_args: DataArguments, task: str, given: set[str]) -> None:
@@ -179,8 +189,9 @@ def resolve_aliases(data_args: DataArguments, task: str, given: set[str]) -> Non
 
 
 def _read_args_file(argv: list[str], dataclass_types) -> dict | None:
-    """The values of a single ``.json``/``.yaml`` argument file, or None when ``argv`` holds flags."""
-    if len(argv) != 1 or not argv[0].endswith((".json", ".yaml", ".yml")):
+    """The values of a ``.json``/``.yaml`` argument file given first (flags may follow), or None when ``argv``
+    holds only flags."""
+    if not argv or not argv[0].endswith((".json", ".yaml", ".yml")):
         return None
     if argv[0].endswith(".json"):
         return json.loads(Path(argv[0]).read_text())

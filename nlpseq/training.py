@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -260,9 +261,10 @@ def load_or_train_tokenizer(model_args: ModelArguments, data, data_args: DataArg
 
 
 def parse_overrides(text: str | None) -> dict:
-    """``"cell=gru,hidden_size=64,bidirectional=true"`` -> typed dict (int, float, bool, None or str)."""
+    """``"cell=gru,hidden_size=64,bidirectional=true,adaptive_softmax_cutoffs=[2000,10000]"`` -> typed dict (int,
+    float, bool, None, a JSON list or str); commas inside brackets belong to the list."""
     out = {}
-    for item in filter(None, (text or "").split(",")):
+    for item in filter(None, re.split(r",(?![^\[]*\])", text or "")):
         if "=" not in item:
             raise ConfigurationError(f"--config_overrides item {item!r} is not key=value")
         key, value = (s.strip() for s in item.split("=", 1))

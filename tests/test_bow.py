@@ -141,3 +141,24 @@ def test_fit_idf_from_a_dataset_skips_padding():
         model.fit_idf(DatasetDict({"train": padded}))
     with pytest.raises(ValueError, match="needs an 'input_ids' column"):
         model.fit_idf(padded.remove_columns("input_ids"))
+
+
+def test_hashed_bigrams_count_each_neighbour_pair_once(tiny_tokenizer):
+    """bigram_buckets adds fastText's hashed word pairs: "not good" and "good not" differ, padding adds none, and
+    the idf covers the bigram features too."""
+    from nlpseq.models.modeling_bow import BIGRAM_HASH_PRIME
+
+    config = BowConfig(vocab_size=len(tiny_tokenizer), weighting="count", norm=None, bigram_buckets=7)
+    model = BowForSequenceClassification(config).eval()
+    ids = torch.tensor([[3, 5, 4, 0], [5, 3, 4, 4]])
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1]])
+    bow = model(ids, attention_mask=mask, output_hidden_states=True).hidden_states[0]
+    assert bow.shape == (2, len(tiny_tokenizer) + 7)
+    unigrams, bigrams = bow[:, :len(tiny_tokenizer)], bow[:, len(tiny_tokenizer):]
+    assert unigrams[0].sum() == 3 and bigrams[0].sum() == 2 and bigrams[1].sum() == 3  # the pad pair is not counted
+    bucket = (3 * BIGRAM_HASH_PRIME + 5) % 7
+    assert bigrams[0, bucket] >= 1 and not torch.equal(bigrams[0], bigrams[1, :])
+    idf = model.fit_idf([[3, 5, 4], [5, 3, 4, 4]])
+    assert idf.shape == (len(tiny_tokenizer) + 7,)
+    assert idf[len(tiny_tokenizer) + bucket] > 1.0  # a bigram of one document of two: rarer than "4" (idf 1)
+    assert idf[4] == 1.0

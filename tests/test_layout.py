@@ -22,5 +22,5 @@ def test_model_files_import_only_siblings_and_allowed_packages():
             elif isinstance(node, ast.Import):
                 offenders += [f"{path.name}: import {a.name}" for a in node.names
                               if a.name.split(".")[0] not in ALLOWED]
+    assert len(list(MODELS.glob("modeling_*.py"))) >= 7  # the scan saw the model files (a moved folder fails here)
     assert not offenders, "non-exportable imports:\n" + "\n".join(offenders)
-    assert any(p.name != "__init__.py" for p in MODELS.glob("*.py")) or True  # empty folder is trivially fine

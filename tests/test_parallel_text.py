@@ -98,3 +98,18 @@ def test_translation_recipe_trains_on_a_parallel_directory(tmp_path):
     assert {"ä", "Z", "w"} <= set(tok.get_vocab())  # trained on both sides of the parallel files
     model = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "out")
     assert model.config.model_type == "nlpseq-recurrent-seq2seq"
+
+
+def test_named_test_sets_are_the_test_split_and_an_exact_name_wins(tmp_path, caplog):
+    """Multi30k ships ``test_2016_flickr.*`` (and later ``test_2017_mscoco.*``): a ``<split>_<name>`` stem is
+    that split; with several, the first in sorted order is taken and the others are named in a warning."""
+    _write_parallel(tmp_path, "train", EN, DE)
+    _write_parallel(tmp_path, "val", EN[:1], DE[:1])
+    _write_parallel(tmp_path, "test_2016_flickr", EN[1:3], DE[1:3])
+    _write_parallel(tmp_path, "test_2017_mscoco", EN[3:], DE[3:])
+    with caplog.at_level("WARNING"):
+        data = load_corpus(tmp_path)
+    assert [t["en"] for t in data["test"]["translation"]] == EN[1:3]
+    assert "test_2017_mscoco" in caplog.text
+    _write_parallel(tmp_path, "test", EN[:1], DE[:1])
+    assert [t["en"] for t in load_corpus(tmp_path)["test"]["translation"]] == EN[:1]

@@ -125,6 +125,30 @@ def test_one_file_of_arguments_with_config_overrides(suffix, tmp_path):
     assert model.config.vocab_size == 400  # from the file's vocab_size
 
 
+def test_flags_after_an_arguments_file_override_it(tmp_path):
+    """``recipe.py args.yaml --max_steps 3 --config_overrides ...``: the file's values, then the flags on top (a list
+    inside --config_overrides keeps its commas)."""
+    import yaml
+
+    flags = dict(zip(COMMON[::2], COMMON[1::2]))
+    args = {k.lstrip("-"): v for k, v in flags.items()} | {
+        "model_family": "recurrent", "config_overrides": "hidden_size=24", "output_dir": str(tmp_path / "run"),
+        "max_steps": 2, "block_size": 32, "tokenizer_kind": "word", "vocab_size": 0}
+    file = tmp_path / "args.yaml"
+    file.write_text(yaml.safe_dump(args))
+    pretrain_clm.main([str(file), "--max_steps", "3",
+                       "--config_overrides", "hidden_size=16,adaptive_softmax_cutoffs=[20,100]"])
+    state = json.loads((tmp_path / "run" / "trainer_state.json").read_text())
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert state["global_step"] == 3
+    assert (config["hidden_size"], config["adaptive_softmax_cutoffs"]) == (16, [20, 100])
+    assert config["tie_word_embeddings"] is False and config["vocab_size"] > 100
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**args, "no_such_flag": 1}))
+    with pytest.raises(ValueError, match="Unknown keys.*no_such_flag"):
+        pretrain_clm.main([str(bad), "--max_steps", "3"])
+
+
 @pytest.mark.parametrize("family", ["recurrent-seq2seq", "transformer-seq2seq"])
 def test_finetune_translation(family, tmp_path):
     results = _run(finetune_translation, tmp_path, "--model_family", family, "--dataset_name", "number-translation",

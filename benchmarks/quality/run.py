@@ -69,6 +69,22 @@ TARGETS = {
     "sst2-bilstm": Target(
         "finetune_classification", "sst2", "BiLSTM 1 x 128, max-pooled, no pretrained vectors (recurrent tiny)",
         "eval_accuracy", "dev accuracy", 0.85, True, "BiLSTM 87.5 with GloVe (Tai et al. 2015)"),
+    "multi30k-transformer": Target(
+        "finetune_translation", "multi30k", "Transformer 3+3 x 256, pre-norm, BPE 8k (transformer-seq2seq small)",
+        "predict_bleu", "test_2016_flickr sacreBLEU", 30.0, True,
+        "35.8 (6-layer Transformer; tens of epochs on a GPU)"),
+    "multi30k-lstm": Target(
+        "finetune_translation", "multi30k", "BiLSTM encoder + LSTM decoder 2 x 256, Luong attention, BPE 8k "
+        "(recurrent-seq2seq small)", "predict_bleu", "test_2016_flickr sacreBLEU", 25.0, True,
+        "~ 28-32 (LSTM + attention; tens of epochs on a GPU)"),
+    "wikitext2-lstm": Target(
+        "pretrain_clm", "wikitext2", "LSTM 2 x 512, tied 256-wide embeddings (recurrent small)",
+        "predict_perplexity", "test perplexity (129-token blocks)", 150.0, False,
+        "99.3 (a plain LSTM, as quoted in issue 13; tens of epochs on a GPU)"),
+    "wikitext2-decoder": Target(
+        "pretrain_clm", "wikitext2", "decoder 4 x 256, ctx 128, adaptive softmax (decoder small, widened)",
+        "predict_perplexity", "test perplexity (129-token blocks)", 150.0, False,
+        "~ 100-150 (small Transformer LMs on WikiText-2, many epochs on a GPU)"),
 }
 
 
@@ -140,7 +156,9 @@ def measure(name: str, data_dir: Path | None, minutes: float | None) -> dict:
 
 
 TITLES = {"tinyshakespeare": "Tiny Shakespeare, character level (decoder)",
-          "sst2": "SST-2 sentiment classification (dev accuracy, 872 sentences)"}
+          "sst2": "SST-2 sentiment classification (dev accuracy, 872 sentences)",
+          "multi30k": "Multi30k English->German translation (test_2016_flickr, sacreBLEU, beam 4)",
+          "wikitext2": "WikiText-2, word level (test perplexity)"}
 
 
 def row(result: dict) -> dict:

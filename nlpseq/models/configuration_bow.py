@@ -23,6 +23,8 @@ class BowConfig(PretrainedConfig):
         binary: count presence (0/1) instead of occurrences.
         sublinear_tf: use ``1 + ln(tf)`` for ``tf > 0``.
         norm: scale each document vector to unit ``"l1"`` / ``"l2"`` norm, or ``None``.
+        bigram_buckets: also count each pair of neighbouring tokens, hashed into this many extra features (fastText's
+            word bigrams, Joulin et al. 2016: "not good" is not "good"); 0 = unigrams only.
         hidden_sizes: widths of the MLP's hidden layers; empty = a linear classifier (logistic regression).
         hidden_act: activation between MLP layers (a transformers ``ACT2FN`` name).
         classifier_dropout: dropout before every linear layer.
@@ -41,6 +43,7 @@ class BowConfig(PretrainedConfig):
     binary: bool = False
     sublinear_tf: bool = False
     norm: str | None = "l2"
+    bigram_buckets: int = 0
     hidden_sizes: list[int] | None = None
     hidden_act: str = "relu"
     classifier_dropout: float = 0.0
@@ -56,6 +59,9 @@ class BowConfig(PretrainedConfig):
         if self.hidden_act not in ACT2FN:
             raise ConfigurationError(f"hidden_act={self.hidden_act!r} is unknown; use a transformers ACT2FN name "
                                      "such as 'relu', 'gelu', 'tanh'.")
+        if self.bigram_buckets < 0:
+            raise ConfigurationError(f"bigram_buckets={self.bigram_buckets}: use 0 (unigrams only) or a positive "
+                                     "number of hash buckets, e.g. 200000.")
         if any(int(h) < 1 for h in self.hidden_sizes):
             raise ConfigurationError(f"hidden_sizes={self.hidden_sizes}: every hidden layer needs a positive width.")
         super().__post_init__(**kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .configuration_lm import check_adaptive_softmax
 from .transformer_blocks import TransformerConfig
 
 
@@ -10,6 +11,9 @@ class DecoderConfig(TransformerConfig):
 
     Every field is documented on ``TransformerConfig``; ``norm_position="post"`` and
     ``position_embedding_type="sinusoidal"`` give the 2017 paper's decoder (without cross-attention).
+    ``adaptive_softmax_cutoffs`` (e.g. ``[2000, 10000]``, ids ordered by frequency) replaces the tied full
+    softmax by the adaptive softmax of Grave et al. 2017 (``nlpseq.models.adaptive_softmax``), for large
+    vocabularies; ``adaptive_softmax_div_value`` narrows each tail cluster's projection by that factor.
 
     Example::
 
@@ -23,3 +27,9 @@ class DecoderConfig(TransformerConfig):
     norm_position: str = "pre"
     position_embedding_type: str = "learned"
     hidden_act: str = "gelu_new"
+    adaptive_softmax_cutoffs: list[int] | None = None
+    adaptive_softmax_div_value: float = 4.0
+
+    def __post_init__(self, **kwargs):
+        check_adaptive_softmax(self)
+        super().__post_init__(**kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
+from .configuration_lm import check_adaptive_softmax
 from .errors import ConfigurationError
 from .recurrent import check_cell, check_implementation
 
@@ -32,6 +33,11 @@ class RecurrentConfig(PretrainedConfig):
         initializer_range: std of the normal init of embeddings and linear layers (recurrent weights use their
             own explicit init, ``U(-1/sqrt(hidden), 1/sqrt(hidden))`` with the LSTM forget-gate / GRU update-gate
             bias at 1, see ``RecurrentCell.reset_parameters``).
+        adaptive_softmax_cutoffs: token ids where the language model's adaptive softmax cuts the vocabulary into a
+            head and tail clusters (e.g. ``[2000, 10000]``; ids must be ordered by frequency, as the ``word`` and
+            ``char`` tokenizers give them). ``None`` (default): the full, tied softmax. See
+            ``nlpseq.models.adaptive_softmax``; it unties the output layer.
+        adaptive_softmax_div_value: each tail cluster's projection is this many times narrower than the last.
 
     Example::
 
@@ -54,6 +60,8 @@ class RecurrentConfig(PretrainedConfig):
     classifier_pooling: str = "last"
     initializer_range: float = 0.02
     tie_word_embeddings: bool = True
+    adaptive_softmax_cutoffs: list[int] | None = None
+    adaptive_softmax_div_value: float = 4.0
     pad_token_id: int | None = None
     bos_token_id: int | None = None
     eos_token_id: int | None = None
@@ -73,6 +81,7 @@ class RecurrentConfig(PretrainedConfig):
         for name in ("dropout", "hidden_dropout_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+        check_adaptive_softmax(self)
         super().__post_init__(**kwargs)
 
 

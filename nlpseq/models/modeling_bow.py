@@ -3,6 +3,8 @@
 For a batch of token ids ``(batch, seq)`` with mask ``m``::
 
     tf[b, v]  = sum_t m[b, t] * [input_ids[b, t] == v]                  (batch, vocab)   -- a scatter-add
+    (with ``bigram_buckets = K > 0`` the vector grows by K hashed bigram counts, fastText's "bag of tricks":
+     tf[b, V + hash(input_ids[b, t], input_ids[b, t+1]) mod K] += m[b, t] m[b, t+1])
     x[b, v]   = g(tf[b, v]) * idf[v]      g = identity | 0/1 (binary) | 1 + ln (sublinear)
     x[b]     /= ||x[b]||                   (l1 | l2 | none)
     logits    = MLP(x)                                                   (batch, num_labels)
@@ -27,20 +29,36 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from .configuration_bow import BowConfig
 from .errors import DataError, DataTypeError, InputError
 
+BIGRAM_HASH_PRIME = 116049371  # fastText's multiplier for hashing word n-grams
+
+
+def feature_ids(input_ids: torch.LongTensor, attention_mask: torch.Tensor, config: BowConfig
+                ) -> tuple[torch.LongTensor, torch.Tensor]:
+    """``(batch, seq)`` ids and mask -> the counted feature ids and their weights: the tokens, then (with
+    ``config.bigram_buckets``) each pair of neighbours hashed into ``[vocab_size, vocab_size + bigram_buckets)``."""
+    weights = attention_mask.to(torch.float32)
+    if not config.bigram_buckets or input_ids.shape[1] < 2:
+        return input_ids, weights
+    pairs = (input_ids[:, :-1] * BIGRAM_HASH_PRIME + input_ids[:, 1:]) % config.bigram_buckets + config.vocab_size
+    return torch.cat([input_ids, pairs], dim=1), torch.cat([weights, weights[:, :-1] * weights[:, 1:]], dim=1)
+
 
 class BowVectorizer(nn.Module):
-    """``input_ids (batch, seq)`` -> document vectors ``(batch, vocab_size)`` (counts or TF-IDF, normalised)."""
+    """``input_ids (batch, seq)`` -> document vectors ``(batch, vocab_size + bigram_buckets)`` (counts or TF-IDF,
+    normalised)."""
 
     def __init__(self, config: BowConfig):
         super().__init__()
         self.config = config
-        self.register_buffer("idf", torch.ones(config.vocab_size), persistent=True)
+        self.width = config.vocab_size + config.bigram_buckets
+        self.register_buffer("idf", torch.ones(self.width), persistent=True)
 
     def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        tf = torch.zeros(input_ids.shape[0], self.config.vocab_size, dtype=self.idf.dtype, device=input_ids.device)
-        tf.scatter_add_(1, input_ids, attention_mask.to(tf.dtype))                    # (batch, vocab)
+        ids, weights = feature_ids(input_ids, attention_mask, self.config)
+        tf = torch.zeros(input_ids.shape[0], self.width, dtype=self.idf.dtype, device=input_ids.device)
+        tf.scatter_add_(1, ids, weights.to(tf.dtype))                                 # (batch, vocab + buckets)
         if self.config.binary:
             tf = (tf > 0).to(tf.dtype)
         if self.config.sublinear_tf:
@@ -78,7 +96,7 @@ class BowForSequenceClassification(BowPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.vectorizer = BowVectorizer(config)
-        layers, width = [], config.vocab_size
+        layers, width = [], self.vectorizer.width
         for hidden in config.hidden_sizes:
             layers += [nn.Dropout(config.classifier_dropout), nn.Linear(width, hidden), ACT2FN[config.hidden_act]]
             width = hidden
@@ -89,12 +107,13 @@ class BowForSequenceClassification(BowPreTrainedModel):
 
     @torch.no_grad()
     def fit_idf(self, input_ids: Iterable[Sequence[int]] | object) -> torch.Tensor:
-        """Set the idf buffer from tokenized documents and return it ``(vocab_size,)``.
+        """Set the idf buffer from tokenized documents and return it ``(vocab_size + bigram_buckets,)``.
 
         ``input_ids``: a tokenized ``datasets.Dataset`` (its ``input_ids`` column; positions its
         ``attention_mask`` marks as padding are not counted), or any iterable of token-id sequences
         (``dataset["train"]["input_ids"]``, lists, a ``(batch, seq)`` tensor).
-        ``df(v)`` = number of documents containing token ``v``; ``idf(v) = ln((1 + n) / (1 + df(v))) + 1``.
+        ``df(v)`` = number of documents containing token (or hashed bigram) ``v``;
+        ``idf(v) = ln((1 + n) / (1 + df(v))) + 1``.
         """
         masks = None
         columns = getattr(input_ids, "column_names", None)  # a datasets.Dataset (duck-typed: no datasets import here)
@@ -106,7 +125,7 @@ class BowForSequenceClassification(BowPreTrainedModel):
                 raise DataError(f"fit_idf needs an 'input_ids' column, the dataset has {columns}; tokenize it first.")
             masks = input_ids["attention_mask"] if "attention_mask" in columns else None
             input_ids = input_ids["input_ids"]
-        df = torch.zeros(self.config.vocab_size, dtype=torch.float64)
+        df = torch.zeros(self.vectorizer.width, dtype=torch.float64)
         n_docs = 0
         for ids, mask in zip(input_ids, masks if masks is not None else itertools.repeat(None)):
             if isinstance(ids, (str, bytes, Mapping)):
@@ -121,7 +140,8 @@ class BowForSequenceClassification(BowPreTrainedModel):
             if ids.numel() and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
                 raise DataError(f"document {n_docs} has token ids outside [0, {self.config.vocab_size}); the "
                                  "tokenizer does not match config.vocab_size (use vocab_size=len(tokenizer)).")
-            df[ids.unique()] += 1
+            features, _ = feature_ids(ids[None], torch.ones(1, len(ids)), self.config)
+            df[features.unique()] += 1
             n_docs += 1
         if n_docs == 0:
             raise DataError("fit_idf got no documents; pass the tokenized training set's input_ids.")

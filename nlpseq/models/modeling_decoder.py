@@ -17,6 +17,7 @@ from transformers.modeling_outputs import (
     SequenceClassifierOutputWithPast,
 )
 
+from .adaptive_softmax import next_token_outputs, output_layer
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_decoder import DecoderConfig
 from .errors import InputError
@@ -105,7 +106,7 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
     def __init__(self, config: DecoderConfig):
         super().__init__(config)
         self.model = DecoderModel(config)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.lm_head = output_layer(config.hidden_size, config)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -135,7 +136,8 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
         logits_to_keep: int = 0,
         **kwargs,
     ) -> CausalLMOutputWithPast | tuple:
-        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0).
+        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0); with
+        ``config.adaptive_softmax_cutoffs`` and ``labels``, only the loss.
 
         With ``labels`` (training) no KV cache is built unless ``use_cache=True`` is passed: nothing would reuse it,
         and filling it copies every layer's keys and values.
@@ -149,11 +151,9 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
             output_hidden_states=output_hidden_states, return_dict=True,
         )
         hidden_states = outputs.last_hidden_state
-        logits = self.lm_head(hidden_states[:, -logits_to_keep:] if logits_to_keep else hidden_states)
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
-                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        logits, loss = next_token_outputs(self.lm_head, hidden_states[:, -logits_to_keep:] if logits_to_keep
+                                          else hidden_states, labels, self.loss_function, self.config.vocab_size,
+                                          kwargs.get("num_items_in_batch"))
         output = CausalLMOutputWithPast(
             loss=loss, logits=logits, past_key_values=outputs.past_key_values,
             hidden_states=outputs.hidden_states, attentions=outputs.attentions,

@@ -24,6 +24,7 @@ from transformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 
+from .adaptive_softmax import next_token_outputs, output_layer
 from .configuration_recurrent import RecurrentConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
@@ -118,7 +119,7 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         self.model = RecurrentModel(config)
         self.projection = (nn.Linear(config.hidden_size, config.embedding_size)
                            if config.hidden_size != config.embedding_size else nn.Identity())
-        self.lm_head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
+        self.lm_head = output_layer(config.embedding_size, config)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -146,7 +147,8 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         logits_to_keep: int = 0,
         **kwargs,
     ) -> CausalLMOutputWithPast | tuple:
-        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0)."""
+        """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0); with
+        ``config.adaptive_softmax_cutoffs`` and ``labels``, only the loss."""
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
                              inputs_embeds=inputs_embeds, use_cache=use_cache,
@@ -154,11 +156,8 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         hidden_states = outputs.last_hidden_state
         if logits_to_keep:
             hidden_states = hidden_states[:, -logits_to_keep:]
-        logits = self.lm_head(self.projection(hidden_states))
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
-                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        logits, loss = next_token_outputs(self.lm_head, self.projection(hidden_states), labels, self.loss_function,
+                                          self.config.vocab_size, kwargs.get("num_items_in_batch"))
         output = CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
                                         hidden_states=outputs.hidden_states)
         return output if return_dict else output.to_tuple()
