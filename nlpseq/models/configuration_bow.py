@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from transformers import PretrainedConfig
-from transformers.activations import ACT2FN
 
+from .configuration_checks import check_activation
 from .errors import ConfigurationError
 
 BOW_WEIGHTINGS = ("count", "tfidf")
@@ -56,9 +56,7 @@ class BowConfig(PretrainedConfig):
             raise ConfigurationError(f"weighting={self.weighting!r}; choose one of {BOW_WEIGHTINGS}.")
         if self.norm not in BOW_NORMS:
             raise ConfigurationError(f"norm={self.norm!r}; choose one of {BOW_NORMS}.")
-        if self.hidden_act not in ACT2FN:
-            raise ConfigurationError(f"hidden_act={self.hidden_act!r} is unknown; use a transformers ACT2FN name "
-                                     "such as 'relu', 'gelu', 'tanh'.")
+        check_activation(self.hidden_act)
         if self.bigram_buckets < 0:
             raise ConfigurationError(f"bigram_buckets={self.bigram_buckets}: use 0 (unigrams only) or a positive "
                                      "number of hash buckets, e.g. 200000.")

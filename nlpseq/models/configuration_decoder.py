@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .configuration_lm import check_adaptive_softmax
-from .transformer_blocks import TransformerConfig
+from .configuration_transformer import TransformerConfig
 
 
 class DecoderConfig(TransformerConfig):

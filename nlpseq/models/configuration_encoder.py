@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .configuration_transformer import TransformerConfig
 from .errors import ConfigurationError
-from .transformer_blocks import TransformerConfig
 
 CLASSIFIER_POOLING = ("cls", "mean")
 

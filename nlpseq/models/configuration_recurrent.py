@@ -1,4 +1,5 @@
-"""Configuration of the recurrent family (RNN / LSTM / GRU language models and classifiers)."""
+"""Configuration of the recurrent family (RNN / LSTM / GRU language models and classifiers), and the cell and
+implementation checks it shares with the recurrent seq2seq config and the ``Recurrent`` layer (``recurrent.py``)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,21 @@ from transformers import PretrainedConfig
 
 from .configuration_lm import check_adaptive_softmax
 from .errors import ConfigurationError
-from .recurrent import check_cell, check_implementation
 
+RNN_CELLS = ("rnn", "lstm", "gru")
+RNN_IMPLEMENTATIONS = ("eager", "fused")
 CLASSIFIER_POOLINGS = ("last", "mean", "max")
+
+
+def check_cell(cell: str) -> None:
+    if cell not in RNN_CELLS:
+        raise ConfigurationError(f"Unknown recurrent cell {cell!r}; choose one of {sorted(RNN_CELLS)}.")
+
+
+def check_implementation(implementation: str) -> None:
+    if implementation not in RNN_IMPLEMENTATIONS:
+        raise ConfigurationError(f"Unknown rnn_implementation {implementation!r}; choose 'eager' (our step-by-step "
+                                 "cells) or 'fused' (torch.nn.RNN/LSTM/GRU kernels on the same weights).")
 
 
 class RecurrentConfig(PretrainedConfig):
@@ -85,4 +98,4 @@ class RecurrentConfig(PretrainedConfig):
         super().__post_init__(**kwargs)
 
 
-__all__ = ["RecurrentConfig"]
+__all__ = ["RNN_CELLS", "RNN_IMPLEMENTATIONS", "RecurrentConfig", "check_cell", "check_implementation"]

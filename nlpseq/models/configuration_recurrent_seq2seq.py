@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
+from .configuration_recurrent import check_cell, check_implementation
 from .errors import ConfigurationError
-from .recurrent import check_cell, check_implementation
 
 ATTENTION_TYPES = ("none", "bahdanau", "luong")
 LUONG_SCORES = ("dot", "general")

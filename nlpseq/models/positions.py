@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .configuration_transformer import POSITION_EMBEDDING_TYPES  # noqa: F401  (re-exported: its old home)
+
 
 def inverse_frequencies(dim: int, base: float, device: torch.device | None = None) -> torch.Tensor:
     """``base^(-2i/dim)`` for ``i = 0 .. dim/2 - 1``, shape ``(dim // 2,)``."""
@@ -71,6 +73,3 @@ def apply_rotary_pos_emb(
     """Rotate ``query``/``key`` ``(batch, heads, seq, head_dim)`` by their positions: ``x cos + rotate_half(x) sin``."""
     cos, sin = cos[:, None], sin[:, None]                                    # broadcast over heads
     return query * cos + rotate_half(query) * sin, key * cos + rotate_half(key) * sin
-
-
-POSITION_EMBEDDING_TYPES = ("sinusoidal", "learned", "rotary")

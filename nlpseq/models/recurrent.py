@@ -29,9 +29,8 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
+from .configuration_recurrent import RNN_IMPLEMENTATIONS, check_cell, check_implementation
 from .errors import ConfigurationError, InputError
-
-RNN_IMPLEMENTATIONS = ("eager", "fused")
 
 State = tuple[torch.Tensor, ...]
 
@@ -172,17 +171,6 @@ def init_recurrent_model_weights(module: nn.Module, std: float) -> None:
         init.normal_(module.weight, mean=0.0, std=std)
     elif isinstance(module, RecurrentCell):
         module.reset_parameters()
-
-
-def check_cell(cell: str) -> None:
-    if cell not in CELLS:
-        raise ConfigurationError(f"Unknown recurrent cell {cell!r}; choose one of {sorted(CELLS)}.")
-
-
-def check_implementation(implementation: str) -> None:
-    if implementation not in RNN_IMPLEMENTATIONS:
-        raise ConfigurationError(f"Unknown rnn_implementation {implementation!r}; choose 'eager' (our step-by-step "
-                                 "cells) or 'fused' (torch.nn.RNN/LSTM/GRU kernels on the same weights).")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The parts every nlpseq Transformer shares: config fields, embeddings, feed-forward, the block, the base class.
+"""The parts every nlpseq Transformer shares: embeddings, feed-forward, the block, the stack, the base class.
 
 A block is the seeds' diagram, with an optional cross-attention sub-layer for encoder-decoder models::
 
@@ -7,77 +7,26 @@ A block is the seeds' diagram, with an optional cross-attention sub-layer for en
 
     SubLayer = self-attention -> [cross-attention over the encoder output] -> FFN(x) = act(x W_1 + b_1) W_2 + b_2
 
-Encoder (bidirectional), decoder (causal) and encoder-decoder models are built from these pieces only.
+Encoder (bidirectional), decoder (causal) and encoder-decoder models are built from these pieces only. Their
+shared config fields are ``TransformerConfig`` in ``configuration_transformer.py`` (torch-free; re-exported here).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import PretrainedConfig, PreTrainedModel
+from transformers import PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
 from transformers.modeling_layers import GradientCheckpointingLayer
 
 from .attention import MultiHeadAttention
-from .errors import ConfigurationError, InputError
-from .positions import POSITION_EMBEDDING_TYPES, RotaryEmbedding, SinusoidalPositionalEmbedding
+from .configuration_transformer import NORM_POSITIONS, TransformerConfig  # noqa: F401  (NORM_POSITIONS: its old home)
+from .errors import InputError
+from .positions import RotaryEmbedding, SinusoidalPositionalEmbedding
 
-NORM_POSITIONS = ("post", "pre")
 #: activations computed by a faster fused kernel for the same function (GPT-2's tanh GELU: max difference 2e-7)
 FUSED_ACTIVATIONS = {"gelu_new": "gelu_pytorch_tanh"}
-
-
-class TransformerConfig(PretrainedConfig):
-    """Fields shared by ``EncoderConfig``, ``DecoderConfig`` and the encoder-decoder config (standard HF names).
-
-    Family-specific: ``position_embedding_type`` ("sinusoidal" | "learned" | "rotary"), ``rope_theta``,
-    ``norm_position`` ("post" | "pre"), ``embedding_layer_norm`` (LayerNorm after the embeddings, as in BERT),
-    ``scale_embedding`` (multiply token embeddings by sqrt(hidden_size), as in the 2017 paper),
-    ``type_vocab_size`` (segment embeddings; 0 = none).
-    """
-
-    vocab_size: int = 1000
-    hidden_size: int = 256
-    num_hidden_layers: int = 4
-    num_attention_heads: int = 4
-    intermediate_size: int = 1024
-    max_position_embeddings: int = 512
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    layer_norm_eps: float = 1e-5
-    initializer_range: float = 0.02
-    position_embedding_type: str = "sinusoidal"
-    rope_theta: float = 10000.0
-    norm_position: str = "post"
-    embedding_layer_norm: bool = False
-    scale_embedding: bool = False
-    type_vocab_size: int = 0
-    classifier_dropout: float | None = None
-    tie_word_embeddings: bool = True
-    pad_token_id: int | None = None
-    bos_token_id: int | None = None
-    eos_token_id: int | None = None
-    use_cache: bool = True
-
-    def __post_init__(self, **kwargs):
-        if self.hidden_size % self.num_attention_heads != 0:
-            raise ConfigurationError(
-                f"hidden_size={self.hidden_size} is not divisible by num_attention_heads="
-                f"{self.num_attention_heads}; pick sizes with hidden_size % num_attention_heads == 0."
-            )
-        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
-            raise ConfigurationError(f"position_embedding_type={self.position_embedding_type!r}; "
-                                     f"choose one of {POSITION_EMBEDDING_TYPES}.")
-        if self.position_embedding_type == "rotary" and (self.hidden_size // self.num_attention_heads) % 2:
-            raise ConfigurationError("rotary positions need an even head size (hidden_size // num_attention_heads).")
-        if self.norm_position not in NORM_POSITIONS:
-            raise ConfigurationError(f"norm_position={self.norm_position!r}; choose one of {NORM_POSITIONS}.")
-        if self.hidden_act not in ACT2FN:
-            raise ConfigurationError(f"hidden_act={self.hidden_act!r} is unknown; use one of transformers' ACT2FN "
-                                     "names such as 'gelu', 'gelu_new', 'relu', 'silu'.")
-        super().__post_init__(**kwargs)
 
 
 class Dropout(nn.Dropout):
