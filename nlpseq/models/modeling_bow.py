@@ -25,9 +25,11 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.utils import can_return_tuple
 
 from .configuration_bow import BowConfig
 from .errors import DataError, DataTypeError, InputError
+from .heads import sequence_classification_loss
 
 BIGRAM_HASH_PRIME = 116049371  # fastText's multiplier for hashing word n-grams
 
@@ -149,6 +151,7 @@ class BowForSequenceClassification(BowPreTrainedModel):
         self.vectorizer.idf.copy_(idf.to(self.vectorizer.idf.dtype))
         return self.vectorizer.idf
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -157,7 +160,6 @@ class BowForSequenceClassification(BowPreTrainedModel):
         token_type_ids: torch.LongTensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
     ) -> SequenceClassifierOutput | tuple:
         """``input_ids (batch, seq)`` -> logits ``(batch, num_labels)``; ``hidden_states`` = (BoW vector, MLP out).
 
@@ -172,16 +174,12 @@ class BowForSequenceClassification(BowPreTrainedModel):
         if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
             raise InputError(f"input_ids must lie in [0, {self.config.vocab_size}), found {int(input_ids.max())}; "
                              "build the config with vocab_size=len(tokenizer).")
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         bow = self.vectorizer(input_ids, attention_mask)                        # (batch, vocab)
         hidden = self.mlp(bow)                                                  # (batch, hidden_sizes[-1])
         logits = self.classifier(self.dropout(hidden))                         # (batch, num_labels)
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
+        loss = sequence_classification_loss(self, logits, labels)
         hidden_states = (bow, hidden) if output_hidden_states else None
-        output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states)
-        return output if return_dict else output.to_tuple()
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states)
 
 
 __all__ = ["BowForSequenceClassification", "BowPreTrainedModel", "BowVectorizer"]

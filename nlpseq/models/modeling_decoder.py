@@ -16,12 +16,14 @@ from transformers.modeling_outputs import (
     CausalLMOutputWithPast,
     SequenceClassifierOutputWithPast,
 )
+from transformers.utils import can_return_tuple
 
 from .adaptive_softmax import next_token_outputs, output_layer
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_decoder import DecoderConfig
 from .errors import InputError
 from .generation_checks import CheckedGenerationMixin
+from .heads import classifier_dropout, sequence_classification_loss
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -48,6 +50,7 @@ class DecoderModel(DecoderPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.decoder.embeddings.token_embeddings = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -58,7 +61,6 @@ class DecoderModel(DecoderPreTrainedModel):
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPast | tuple:
         """input_ids ``(batch, seq)``; attention_mask ``(batch, past + seq)`` with 1 for real tokens."""
@@ -67,7 +69,6 @@ class DecoderModel(DecoderPreTrainedModel):
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         use_cache = use_cache if use_cache is not None else self.config.use_cache
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         check_attention_implementation(self.config, output_attentions)
         if (input_ids is None) == (inputs_embeds is None):
             raise InputError("Pass exactly one of input_ids or inputs_embeds.")
@@ -89,11 +90,10 @@ class DecoderModel(DecoderPreTrainedModel):
             hidden_states, mask, position_ids, past_key_values=past_key_values if use_cache else None,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
-        output = BaseModelOutputWithPast(
+        return BaseModelOutputWithPast(
             last_hidden_state=hidden_states, past_key_values=past_key_values if use_cache else None,
             hidden_states=all_hidden, attentions=all_attentions,
         )
-        return output if return_dict else output.to_tuple()
 
 
 class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
@@ -109,18 +109,7 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
         self.lm_head = output_layer(config.hidden_size, config)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -132,7 +121,6 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         logits_to_keep: int = 0,
         **kwargs,
     ) -> CausalLMOutputWithPast | tuple:
@@ -142,7 +130,6 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
         With ``labels`` (training) no KV cache is built unless ``use_cache=True`` is passed: nothing would reuse it,
         and filling it copies every layer's keys and values.
         """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         if use_cache is None and labels is not None:
             use_cache = False
         outputs = self.model(
@@ -154,11 +141,10 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
         logits, loss = next_token_outputs(self.lm_head, hidden_states[:, -logits_to_keep:] if logits_to_keep
                                           else hidden_states, labels, self.loss_function, self.config.vocab_size,
                                           kwargs.get("num_items_in_batch"))
-        output = CausalLMOutputWithPast(
+        return CausalLMOutputWithPast(
             loss=loss, logits=logits, past_key_values=outputs.past_key_values,
             hidden_states=outputs.hidden_states, attentions=outputs.attentions,
         )
-        return output if return_dict else output.to_tuple()
 
 
 class DecoderForSequenceClassification(DecoderPreTrainedModel):
@@ -170,16 +156,9 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.model = DecoderModel(config)
-        dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = classifier_dropout(config)
         self.score = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
 
     def _last_token_index(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None,
                           length: int, device: torch.device) -> torch.Tensor:
@@ -192,6 +171,7 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
             return torch.full((1,), length - 1, device=device)
         return (real.long() * torch.arange(length, device=device)).argmax(-1)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -201,11 +181,9 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
         labels: torch.LongTensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutputWithPast | tuple:
         """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(
             input_ids, attention_mask=attention_mask, position_ids=position_ids, inputs_embeds=inputs_embeds,
             use_cache=False, output_attentions=output_attentions, output_hidden_states=output_hidden_states,
@@ -215,13 +193,10 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
         index = self._last_token_index(input_ids, attention_mask, hidden_states.shape[1], hidden_states.device)
         pooled = hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
         logits = self.score(self.dropout(pooled))
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
-        output = SequenceClassifierOutputWithPast(
+        loss = sequence_classification_loss(self, logits, labels)
+        return SequenceClassifierOutputWithPast(
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions,
         )
-        return output if return_dict else output.to_tuple()
 
 
 __all__ = ["DecoderForCausalLM", "DecoderForSequenceClassification", "DecoderModel", "DecoderPreTrainedModel"]

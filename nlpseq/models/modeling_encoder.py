@@ -21,10 +21,12 @@ from transformers.modeling_outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from transformers.utils import can_return_tuple
 
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_encoder import EncoderConfig
 from .errors import InputError
+from .heads import classifier_dropout, sequence_classification_loss, token_classification_loss
 from .transformer_blocks import (
     TransformerPreTrainedModel,
     TransformerStack,
@@ -51,6 +53,7 @@ class EncoderModel(EncoderPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.encoder.embeddings.token_embeddings = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -60,7 +63,6 @@ class EncoderModel(EncoderPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> BaseModelOutput | tuple:
         """input_ids ``(batch, seq)``; attention_mask ``(batch, seq)`` with 1 for real tokens, 0 for padding.
@@ -71,7 +73,6 @@ class EncoderModel(EncoderPreTrainedModel):
         output_hidden_states = bool(
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         check_attention_implementation(self.config, output_attentions)
         if (input_ids is None) == (inputs_embeds is None):
             raise InputError("Pass exactly one of input_ids or inputs_embeds.")
@@ -87,8 +88,7 @@ class EncoderModel(EncoderPreTrainedModel):
             hidden_states, mask, position_ids,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
-        output = BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden, attentions=all_attentions)
-        return output if return_dict else output.to_tuple()
+        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden, attentions=all_attentions)
 
 
 class MaskedLMHead(nn.Module):
@@ -105,11 +105,6 @@ class MaskedLMHead(nn.Module):
         return self.decoder(self.norm(self.act(self.dense(hidden_states))))
 
 
-def _classifier_dropout(config: EncoderConfig) -> nn.Dropout:
-    return nn.Dropout(config.classifier_dropout if config.classifier_dropout is not None
-                      else config.hidden_dropout_prob)
-
-
 class EncoderForMaskedLM(EncoderPreTrainedModel):
     """Masked LM: predict the selected tokens from both sides; labels are -100 except at selected positions.
     Under the Trainer the loss is a sum divided by ``num_items_in_batch`` (correct under accumulation/DDP)."""
@@ -122,18 +117,13 @@ class EncoderForMaskedLM(EncoderPreTrainedModel):
         self.mlm_head = MaskedLMHead(config)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
     def get_output_embeddings(self) -> nn.Linear:
         return self.mlm_head.decoder
 
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.mlm_head.decoder = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -144,11 +134,9 @@ class EncoderForMaskedLM(EncoderPreTrainedModel):
         labels: torch.LongTensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> MaskedLMOutput | tuple:
         """Returns logits ``(batch, seq, vocab)``."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(
             input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
             inputs_embeds=inputs_embeds, output_attentions=output_attentions,
@@ -159,9 +147,8 @@ class EncoderForMaskedLM(EncoderPreTrainedModel):
         if labels is not None:
             loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
                                       num_items_in_batch=kwargs.get("num_items_in_batch"))
-        output = MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                attentions=outputs.attentions)
-        return output if return_dict else output.to_tuple()
+        return MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                              attentions=outputs.attentions)
 
 
 class EncoderForSequenceClassification(EncoderPreTrainedModel):
@@ -173,15 +160,9 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.model = EncoderModel(config)
-        self.dropout = _classifier_dropout(config)
+        self.dropout = classifier_dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
 
     def pool(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
         """``(batch, seq, hidden)`` -> ``(batch, hidden)`` by ``config.classifier_pooling``."""
@@ -192,6 +173,7 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
         weights = attention_mask.to(hidden_states.dtype)[..., None]             # (batch, seq, 1)
         return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -202,23 +184,18 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
         labels: torch.LongTensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput | tuple:
         """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(
             input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
             inputs_embeds=inputs_embeds, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, return_dict=True,
         )
         logits = self.classifier(self.dropout(self.pool(outputs.last_hidden_state, attention_mask)))
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
-        output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                          attentions=outputs.attentions)
-        return output if return_dict else output.to_tuple()
+        loss = sequence_classification_loss(self, logits, labels)
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                        attentions=outputs.attentions)
 
 
 class EncoderForTokenClassification(EncoderPreTrainedModel):
@@ -230,16 +207,11 @@ class EncoderForTokenClassification(EncoderPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.model = EncoderModel(config)
-        self.dropout = _classifier_dropout(config)
+        self.dropout = classifier_dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -250,23 +222,18 @@ class EncoderForTokenClassification(EncoderPreTrainedModel):
         labels: torch.LongTensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> TokenClassifierOutput | tuple:
         """Returns logits ``(batch, seq, num_labels)``; labels ``(batch, seq)`` with -100 ignored."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(
             input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
             inputs_embeds=inputs_embeds, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states, return_dict=True,
         )
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, self.config)
-        output = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                       attentions=outputs.attentions)
-        return output if return_dict else output.to_tuple()
+        loss = token_classification_loss(self, logits, labels)
+        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                     attentions=outputs.attentions)
 
 
 __all__ = [

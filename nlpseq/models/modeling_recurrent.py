@@ -23,11 +23,13 @@ from transformers.modeling_outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from transformers.utils import can_return_tuple
 
 from .adaptive_softmax import next_token_outputs, output_layer
 from .configuration_recurrent import RecurrentConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
+from .heads import sequence_classification_loss, token_classification_loss
 from .recurrent import Recurrent, State, init_recurrent_model_weights
 
 
@@ -60,6 +62,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embed_tokens = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -68,7 +71,6 @@ class RecurrentModel(RecurrentPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPast | tuple:
         """input_ids ``(batch, seq)``; attention_mask ``(batch, seq)`` or ``(batch, past + seq)`` during
@@ -77,7 +79,6 @@ class RecurrentModel(RecurrentPreTrainedModel):
         output_hidden_states = bool(
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         if (input_ids is None) == (inputs_embeds is None):
             raise InputError("Pass exactly one of input_ids or inputs_embeds.")
         if inputs_embeds is None:
@@ -94,12 +95,11 @@ class RecurrentModel(RecurrentPreTrainedModel):
                                    output_layer_outputs=output_hidden_states,
                                    implementation=self.config.rnn_implementation)
         hidden_states = self.dropout(recurrent.output)
-        output = BaseModelOutputWithPast(
+        return BaseModelOutputWithPast(
             last_hidden_state=hidden_states,
             past_key_values=recurrent.state if use_cache else None,
             hidden_states=(inputs_embeds, *recurrent.layer_outputs) if output_hidden_states else None,
         )
-        return output if return_dict else output.to_tuple()
 
 
 class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
@@ -122,18 +122,7 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         self.lm_head = output_layer(config.embedding_size, config)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -143,13 +132,11 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         logits_to_keep: int = 0,
         **kwargs,
     ) -> CausalLMOutputWithPast | tuple:
         """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0); with
         ``config.adaptive_softmax_cutoffs`` and ``labels``, only the loss."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
                              inputs_embeds=inputs_embeds, use_cache=use_cache,
                              output_hidden_states=output_hidden_states, return_dict=True)
@@ -158,9 +145,8 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
             hidden_states = hidden_states[:, -logits_to_keep:]
         logits, loss = next_token_outputs(self.lm_head, self.projection(hidden_states), labels, self.loss_function,
                                           self.config.vocab_size, kwargs.get("num_items_in_batch"))
-        output = CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
-                                        hidden_states=outputs.hidden_states)
-        return output if return_dict else output.to_tuple()
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
+                                      hidden_states=outputs.hidden_states)
 
     @staticmethod
     def _reorder_cache(past_key_values: State, beam_idx: torch.LongTensor) -> State:
@@ -185,12 +171,6 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
         self.score = nn.Linear(self.model.recurrent.output_size, config.num_labels)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
     def pool(self, hidden_states: torch.Tensor, state: State, attention_mask: torch.Tensor | None) -> torch.Tensor:
         """``(batch, seq, D * hidden)`` -> ``(batch, D * hidden)``."""
         if self.config.classifier_pooling == "last":
@@ -203,6 +183,7 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
             return (hidden_states * real).sum(1) / real.sum(1)
         return hidden_states.masked_fill(~real, torch.finfo(hidden_states.dtype).min).amax(1)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -210,19 +191,14 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> SequenceClassifierOutput | tuple:
         """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=True,
                              output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.score(self.pool(outputs.last_hidden_state, outputs.past_key_values, attention_mask))
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
-        output = SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
-        return output if return_dict else output.to_tuple()
+        loss = sequence_classification_loss(self, logits, labels)
+        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
 
 
 class RecurrentForTokenClassification(RecurrentPreTrainedModel):
@@ -235,12 +211,7 @@ class RecurrentForTokenClassification(RecurrentPreTrainedModel):
         self.classifier = nn.Linear(self.model.recurrent.output_size, config.num_labels)
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -248,20 +219,14 @@ class RecurrentForTokenClassification(RecurrentPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> TokenClassifierOutput | tuple:
         """Returns logits ``(batch, seq, num_labels)``; labels ``(batch, seq)`` with -100 ignored."""
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=False,
                              output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.classifier(outputs.last_hidden_state)
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, self.config,
-                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
-        output = TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
-        return output if return_dict else output.to_tuple()
+        loss = token_classification_loss(self, logits, labels, kwargs.get("num_items_in_batch"))
+        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
 
 
 __all__ = [

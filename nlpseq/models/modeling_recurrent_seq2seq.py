@@ -33,7 +33,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import Seq2SeqLMOutput
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 from .errors import ConfigurationError, InputError
@@ -300,12 +300,6 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
     def get_decoder_input_embeddings(self) -> nn.Embedding:
         return self.decoder_embed_tokens if self.decoder_embed_tokens is not None else self.encoder.embed_tokens
 
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
     def get_encoder(self, modality: str | None = None) -> RecurrentSeq2SeqEncoder:
         return self.encoder
 
@@ -349,6 +343,7 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -362,14 +357,12 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> Seq2SeqLMOutput | tuple:
         """input_ids ``(batch, source)``, decoder_input_ids ``(batch, target)`` -> logits ``(batch, target,
         vocab)``. ``decoder_attention_mask`` is accepted and unused: the decoder reads left to right, so target
         padding (always after the real tokens) cannot change earlier positions, and the loss ignores it."""
         use_cache = use_cache if use_cache is not None else self.config.use_cache
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         if encoder_outputs is None:
             encoder_outputs = self.encoder(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
                                            output_hidden_states=output_hidden_states)
@@ -406,14 +399,13 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
                                    ignore_index=-100, reduction="sum" if num_items is not None else "mean")
             if num_items is not None:
                 loss = loss / torch.as_tensor(num_items, device=loss.device)
-        output = Seq2SeqLMOutput(
+        return Seq2SeqLMOutput(
             loss=loss, logits=logits, past_key_values=state if use_cache else None,
             decoder_hidden_states=(attentional,) if output_hidden_states and attentional is not None else None,
             cross_attentions=(weights,) if output_attentions and weights is not None else None,
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states,
         )
-        return output if return_dict else output.to_tuple()
 
     def scheduled_sampling(self, decoder_input_ids: torch.LongTensor, memory: AttentionMemory, state: State
                            ) -> tuple[torch.Tensor, State, torch.Tensor | None]:

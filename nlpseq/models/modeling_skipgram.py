@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_skipgram import SkipGramConfig
 from .errors import InputError
@@ -73,25 +73,23 @@ class SkipGramModel(PreTrainedModel):
         probs = counts.pow(self.config.noise_power)
         self.noise_distribution.copy_((probs / probs.sum()).to(self.noise_distribution.dtype))
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         context_ids: torch.LongTensor | None = None,
-        return_dict: bool | None = None,
     ) -> SkipGramOutput | tuple:
         """``input_ids``: center words ``(batch,)``; ``context_ids``: a word seen near each ``(batch,)``."""
         if input_ids is None or context_ids is None or input_ids.dim() != 1 or input_ids.shape != context_ids.shape:
             raise InputError("SkipGramModel needs input_ids and context_ids of the same shape (batch,): one "
                              "(center, context) pair per row, e.g. from nlpseq.featurizers.skipgram_pairs.")
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         center = self.embed_tokens(input_ids)                                          # (batch, d)
         noise = torch.multinomial(self.noise_distribution, input_ids.numel() * self.config.num_negatives,
                                   replacement=True).view(*input_ids.shape, self.config.num_negatives)
         positive = (self.context_embeddings(context_ids) * center).sum(-1)             # (batch,)
         negative = torch.einsum("bkd,bd->bk", self.context_embeddings(noise), center)  # (batch, k)
         loss = -(F.logsigmoid(positive) + F.logsigmoid(-negative).sum(-1)).mean()
-        output = SkipGramOutput(loss=loss, positive_logits=positive, negative_logits=negative)
-        return output if return_dict else output.to_tuple()
+        return SkipGramOutput(loss=loss, positive_logits=positive, negative_logits=negative)
 
 
 __all__ = ["SkipGramModel", "SkipGramOutput"]

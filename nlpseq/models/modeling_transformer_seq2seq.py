@@ -29,6 +29,7 @@ from transformers.modeling_outputs import (
     Seq2SeqLMOutput,
     Seq2SeqModelOutput,
 )
+from transformers.utils import can_return_tuple
 
 from .attention import check_attention_implementation, make_attention_mask
 from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig
@@ -147,6 +148,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         if self.config.share_encoder_decoder_embeddings:
             self.decoder.embeddings.token_embeddings = value
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -160,7 +162,6 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         **kwargs,
     ) -> Seq2SeqModelOutput | tuple:
         """Source ``input_ids (batch, src)`` (or precomputed ``encoder_outputs``), target ``decoder_input_ids
@@ -170,7 +171,6 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         use_cache = use_cache if use_cache is not None else self.config.use_cache
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         check_attention_implementation(self.config, output_attentions)
         if self.is_activation_checkpointing and self.training:
             use_cache = False                       # the backward replay would append to the cache twice
@@ -192,7 +192,7 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
             inputs_embeds=decoder_inputs_embeds, output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
         )
-        output = Seq2SeqModelOutput(
+        return Seq2SeqModelOutput(
             last_hidden_state=decoder_outputs.last_hidden_state,
             past_key_values=past_key_values if use_cache else None,
             decoder_hidden_states=decoder_outputs.hidden_states, decoder_attentions=decoder_outputs.attentions,
@@ -200,7 +200,6 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states, encoder_attentions=encoder_outputs.attentions,
         )
-        return output if return_dict else output.to_tuple()
 
 
 def seq2seq_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
@@ -234,18 +233,6 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
             self._tied_weights_keys = {"lm_head.weight": decoder_table}
         self.post_init()
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Linear:
-        return self.lm_head
-
-    def set_output_embeddings(self, value: nn.Linear) -> None:
-        self.lm_head = value
-
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: ``[start, y_1, ..., y_{T-1}]`` from labels ``[y_1, ..., y_T]`` (-100 -> pad).
 
@@ -261,6 +248,7 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         shifted[:, 1:] = labels[:, :-1]
         return shifted.masked_fill(shifted == -100, pad)
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -275,7 +263,6 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
         logits_to_keep: int = 0,
         **kwargs,
     ) -> Seq2SeqLMOutput | tuple:
@@ -284,7 +271,6 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         With ``labels`` (training) no cache is built unless ``use_cache=True`` is passed, as in transformers'
         Marian and BART: nothing would reuse it, and filling it copies every layer's keys and values.
         """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
         if use_cache is None and labels is not None:
             use_cache = False
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
@@ -299,13 +285,12 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         hidden_states = outputs.last_hidden_state
         logits = self.lm_head(hidden_states[:, -logits_to_keep:] if logits_to_keep else hidden_states)
         loss = seq2seq_loss(logits, labels, kwargs.get("num_items_in_batch")) if labels is not None else None
-        output = Seq2SeqLMOutput(
+        return Seq2SeqLMOutput(
             loss=loss, logits=logits, past_key_values=outputs.past_key_values,
             decoder_hidden_states=outputs.decoder_hidden_states, decoder_attentions=outputs.decoder_attentions,
             cross_attentions=outputs.cross_attentions, encoder_last_hidden_state=outputs.encoder_last_hidden_state,
             encoder_hidden_states=outputs.encoder_hidden_states, encoder_attentions=outputs.encoder_attentions,
         )
-        return output if return_dict else output.to_tuple()
 
 
 __all__ = [
