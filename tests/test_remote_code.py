@@ -45,7 +45,8 @@ def test_exported_folders_load_with_trust_remote_code(tmp_path):
             config_class._auto_class = model_class._auto_class = None
         auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
         assert auto in auto_map and "AutoConfig" in auto_map
-        assert {"attention.py", "positions.py", "transformer_blocks.py"} <= {p.name for p in folder.iterdir()}
+        assert {"attention.py", "positions.py", "transformer_blocks.py", "configuration_transformer.py",
+                "configuration_checks.py", "heads.py"} <= {p.name for p in folder.iterdir()}
         models.append((model, folder))
         args += [str(folder), auto]
 
