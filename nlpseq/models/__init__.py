@@ -8,7 +8,42 @@ all of them; it is never copied.
 
 from __future__ import annotations
 
-from transformers import AutoConfig, PretrainedConfig
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForSeq2SeqLM,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    PretrainedConfig,
+)
+
+from .configuration_bow import BowConfig
+from .configuration_decoder import DecoderConfig
+from .configuration_encoder import EncoderConfig
+from .configuration_recurrent import RecurrentConfig
+from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
+from .configuration_skipgram import SkipGramConfig
+from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig
+from .modeling_bow import BowForSequenceClassification
+from .modeling_decoder import DecoderForCausalLM, DecoderForSequenceClassification, DecoderModel
+from .modeling_encoder import (
+    EncoderForMaskedLM,
+    EncoderForSequenceClassification,
+    EncoderForTokenClassification,
+    EncoderModel,
+)
+from .modeling_recurrent import (
+    RecurrentForCausalLM,
+    RecurrentForSequenceClassification,
+    RecurrentForTokenClassification,
+    RecurrentModel,
+)
+from .modeling_recurrent_seq2seq import RecurrentSeq2SeqForConditionalGeneration
+from .modeling_skipgram import SkipGramModel
+from .modeling_transformer_seq2seq import TransformerSeq2SeqForConditionalGeneration, TransformerSeq2SeqModel
+from .recurrent import GRUCell, LSTMCell, Recurrent, RNNCell
 
 
 def register(config_class: type[PretrainedConfig], *pairs: tuple[type, type]) -> None:
@@ -18,91 +53,37 @@ def register(config_class: type[PretrainedConfig], *pairs: tuple[type, type]) ->
         auto_class.register(config_class, model_class, exist_ok=True)
 
 
-__all__ = ["register"]
+# Counts: bag of words (issue 3) and skip-gram embeddings.
+register(BowConfig, (AutoModelForSequenceClassification, BowForSequenceClassification))
+register(SkipGramConfig, (AutoModel, SkipGramModel))
 
+# Recurrent: RNN / LSTM / GRU language models and classifiers (issue 4), the encoder-decoder with attention (issue 5).
+register(RecurrentConfig, (AutoModel, RecurrentModel), (AutoModelForCausalLM, RecurrentForCausalLM),
+         (AutoModelForSequenceClassification, RecurrentForSequenceClassification),
+         (AutoModelForTokenClassification, RecurrentForTokenClassification))
+register(RecurrentSeq2SeqConfig, (AutoModelForSeq2SeqLM, RecurrentSeq2SeqForConditionalGeneration))
 
-# --- Transformer encoder (MLM) and decoder (next token), issue 6 ---------------------------------------------
-from transformers import (  # noqa: E402
-    AutoModel,
-    AutoModelForCausalLM,
-    AutoModelForMaskedLM,
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
-)
-
-from .configuration_decoder import DecoderConfig  # noqa: E402
-from .configuration_encoder import EncoderConfig  # noqa: E402
-from .modeling_decoder import (  # noqa: E402
-    DecoderForCausalLM,
-    DecoderForSequenceClassification,
-    DecoderModel,
-)
-from .modeling_encoder import (  # noqa: E402
-    EncoderForMaskedLM,
-    EncoderForSequenceClassification,
-    EncoderForTokenClassification,
-    EncoderModel,
-)
-
+# Transformer: encoder (MLM) and decoder (next token) (issue 6), the encoder-decoder with cross-attention (issue 7).
 register(EncoderConfig, (AutoModel, EncoderModel), (AutoModelForMaskedLM, EncoderForMaskedLM),
          (AutoModelForSequenceClassification, EncoderForSequenceClassification),
          (AutoModelForTokenClassification, EncoderForTokenClassification))
 register(DecoderConfig, (AutoModel, DecoderModel), (AutoModelForCausalLM, DecoderForCausalLM),
          (AutoModelForSequenceClassification, DecoderForSequenceClassification))
-__all__ += [
+register(TransformerSeq2SeqConfig, (AutoModel, TransformerSeq2SeqModel),
+         (AutoModelForSeq2SeqLM, TransformerSeq2SeqForConditionalGeneration))
+
+
+__all__ = [
+    "register",
+    # counts
+    "BowConfig", "BowForSequenceClassification", "SkipGramConfig", "SkipGramModel",
+    # recurrent
+    "GRUCell", "LSTMCell", "RNNCell", "Recurrent", "RecurrentConfig", "RecurrentForCausalLM",
+    "RecurrentForSequenceClassification", "RecurrentForTokenClassification", "RecurrentModel",
+    "RecurrentSeq2SeqConfig", "RecurrentSeq2SeqForConditionalGeneration",
+    # transformer
     "DecoderConfig", "DecoderForCausalLM", "DecoderForSequenceClassification", "DecoderModel",
     "EncoderConfig", "EncoderForMaskedLM", "EncoderForSequenceClassification", "EncoderForTokenClassification",
     "EncoderModel",
+    "TransformerSeq2SeqConfig", "TransformerSeq2SeqForConditionalGeneration", "TransformerSeq2SeqModel",
 ]
-
-
-# --- RNN / LSTM / GRU, issue 4 ----------------------------------------------------------------------------------
-from .configuration_recurrent import RecurrentConfig  # noqa: E402
-from .modeling_recurrent import (  # noqa: E402
-    RecurrentForCausalLM,
-    RecurrentForSequenceClassification,
-    RecurrentForTokenClassification,
-    RecurrentModel,
-)
-from .recurrent import GRUCell, LSTMCell, Recurrent, RNNCell  # noqa: E402
-
-register(RecurrentConfig, (AutoModel, RecurrentModel), (AutoModelForCausalLM, RecurrentForCausalLM),
-         (AutoModelForSequenceClassification, RecurrentForSequenceClassification),
-         (AutoModelForTokenClassification, RecurrentForTokenClassification))
-__all__ += [
-    "GRUCell", "LSTMCell", "RNNCell", "Recurrent", "RecurrentConfig", "RecurrentForCausalLM",
-    "RecurrentForSequenceClassification", "RecurrentForTokenClassification", "RecurrentModel",
-]
-
-
-# --- Bag of words classifier and skip-gram embeddings, issue 3 --------------------------------------------------
-from .configuration_bow import BowConfig  # noqa: E402
-from .configuration_skipgram import SkipGramConfig  # noqa: E402
-from .modeling_bow import BowForSequenceClassification  # noqa: E402
-from .modeling_skipgram import SkipGramModel  # noqa: E402
-
-register(BowConfig, (AutoModelForSequenceClassification, BowForSequenceClassification))
-register(SkipGramConfig, (AutoModel, SkipGramModel))
-__all__ += ["BowConfig", "BowForSequenceClassification", "SkipGramConfig", "SkipGramModel"]
-
-
-# --- Recurrent encoder-decoder (LSTM seq2seq with attention), issue 5 --------------------------------------------
-from transformers import AutoModelForSeq2SeqLM  # noqa: E402
-
-from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig  # noqa: E402
-from .modeling_recurrent_seq2seq import RecurrentSeq2SeqForConditionalGeneration  # noqa: E402
-
-register(RecurrentSeq2SeqConfig, (AutoModelForSeq2SeqLM, RecurrentSeq2SeqForConditionalGeneration))
-__all__ += ["RecurrentSeq2SeqConfig", "RecurrentSeq2SeqForConditionalGeneration"]
-
-
-# --- Transformer encoder-decoder (2017, cross-attention), issue 7 ------------------------------------------------
-from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig  # noqa: E402
-from .modeling_transformer_seq2seq import (  # noqa: E402
-    TransformerSeq2SeqForConditionalGeneration,
-    TransformerSeq2SeqModel,
-)
-
-register(TransformerSeq2SeqConfig, (AutoModel, TransformerSeq2SeqModel),
-         (AutoModelForSeq2SeqLM, TransformerSeq2SeqForConditionalGeneration))
-__all__ += ["TransformerSeq2SeqConfig", "TransformerSeq2SeqForConditionalGeneration", "TransformerSeq2SeqModel"]
