@@ -168,3 +168,12 @@ def test_moved_names_keep_their_old_import_paths():
     for name in ("RNN_IMPLEMENTATIONS", "check_cell", "check_implementation"):
         assert getattr(recurrent, name) is getattr(configuration_recurrent, name)
     assert set(recurrent.CELLS) == set(configuration_recurrent.RNN_CELLS)
+
+
+@pytest.mark.parametrize("family", ["EncoderConfig", "DecoderConfig", "TransformerSeq2SeqConfig", "BowConfig"])
+def test_an_unknown_activation_is_still_refused_where_torch_is_installed(family):
+    import nlpseq.models
+    from nlpseq.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="hidden_act='nope' is unknown"):
+        getattr(nlpseq.models, family)(hidden_act="nope")
