@@ -210,6 +210,94 @@ def _sentencepiece_to_fast(model: bytes, preset: Preset, lowercase: bool) -> Tok
     return tok
 
 
+def _check_options(kind: str, vocab_size: object, preset: str) -> tuple[Preset, int | None]:
+    """The preset of a known ``kind`` and ``preset``, and ``vocab_size`` as an int (``None`` for "char"/"word")."""
+    if kind not in KINDS + PRETOKENIZED_KINDS:
+        raise ConfigurationError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
+    if preset not in PRESETS:
+        raise ConfigurationError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+    if vocab_size is None:
+        if kind not in ("char", "word"):
+            raise ConfigurationError(f"vocab_size=None is only allowed for kind='char' or 'word'; give {kind!r} a "
+                                     "vocab_size")
+        return PRESETS[preset], None
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral):
+        raise ConfigurationTypeError(f"vocab_size must be an int (or None for 'char'/'word'), got {vocab_size!r}")
+    return PRESETS[preset], int(vocab_size)
+
+
+def _texts_to_train_on(texts: Iterable[object]) -> list[str] | _StreamedTexts:
+    """The checked non-blank texts as a list, or, for an iterator (a generator, a stream), a one-pass
+    :class:`_StreamedTexts` that is never held in memory."""
+    if isinstance(texts, str):
+        raise DataTypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
+    if isinstance(texts, Iterator):
+        return _StreamedTexts(texts)
+    listed = list(_checked(list(texts)))
+    if not listed:
+        raise DataError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
+    return listed
+
+
+def _check_floor(vocab_size: int, kind: str, spec: Preset) -> None:
+    """``vocab_size`` leaves room for the specials and the smallest alphabet ``kind`` can have."""
+    floor = len(spec.specials) + (256 if kind == "bpe" else 1)
+    if vocab_size < floor:
+        alphabet = "the 256-byte alphabet" if kind == "bpe" else "at least one character"
+        raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens of "
+                                 f"preset {spec.name!r} plus {alphabet}; use vocab_size >= {floor}")
+
+
+def _alphabet_error(tok: Tokenizer, texts: list[str], vocab_size: int, spec: Preset, kind: str) -> ConfigurationError:
+    """The Unigram trainer's bare "not large enough to contain all chars", with the size that fits."""
+    chars = {c for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(
+        tok.normalizer.normalize_str(t) if tok.normalizer else t) for c in w}
+    return ConfigurationError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special "
+                              f"tokens plus the alphabet of this corpus ({len(chars)} distinct characters for "
+                              f"{kind!r}); use vocab_size >= {len(spec.specials) + len(chars) + 1}")
+
+
+def _train(texts: list[str] | _StreamedTexts, kind: str, vocab_size: int, spec: Preset, min_frequency: int,
+           lowercase: bool, limit_alphabet: int | None) -> Tokenizer:
+    """A trained ``tokenizers.Tokenizer`` of ``kind`` (sentencepiece through its own library), specials first."""
+    if kind == "sentencepiece":
+        return _sentencepiece_to_fast(_sentencepiece_model(texts, vocab_size, spec, lowercase), spec, lowercase)
+    streamed = isinstance(texts, _StreamedTexts)
+    tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
+    try:
+        tok.train_from_iterator(_batches(texts), trainer=trainer, length=None if streamed else len(texts))
+    except Exception as err:  # the Unigram trainer raises a bare Exception when the alphabet does not fit
+        if "not large enough to contain all chars" not in str(err) or streamed:
+            raise
+        raise _alphabet_error(tok, texts, vocab_size, spec, kind) from None
+    return _specials_first(tok, spec) if kind == "word" else tok
+
+
+def _check_size(tok: Tokenizer, vocab_size: int | None, kind: str, min_frequency: int) -> None:
+    """The trained vocabulary is exactly ``vocab_size`` (``None``: whatever the corpus gave)."""
+    got = tok.get_vocab_size()
+    if vocab_size is None:
+        return
+    if got > vocab_size:
+        raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the special tokens plus the alphabet of "
+                                 f"this corpus ({got} tokens for {kind!r}); raise vocab_size to >= {got}"
+                                 + (" or set limit_alphabet" if kind == "wordpiece" else ""))
+    if got < vocab_size:
+        raise ConfigurationError(f"The corpus only supports {got} tokens for {kind!r} (min_frequency={min_frequency}), "
+                                 f"not vocab_size={vocab_size}; lower vocab_size to {got}, lower min_frequency, "
+                                 "or give more text")
+
+
+def _wrap(tok: Tokenizer, spec: Preset, model_max_length: int) -> PreTrainedTokenizerFast:
+    """The preset's post-processor on ``tok``, wrapped as a transformers fast tokenizer with the preset's roles."""
+    for i, special in enumerate(spec.specials):  # the contract every model relies on
+        assert tok.token_to_id(special) == i, f"special token {special} should have id {i}"
+    tok.post_processor = processors.TemplateProcessing(
+        single=spec.single, pair=spec.pair, special_tokens=[(s, i) for i, s in enumerate(spec.specials)
+                                                            if s in spec.single + spec.pair])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **spec.roles)
+
+
 def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | None = 8000, preset: str = "clm",
                     min_frequency: int = 2, lowercase: bool = False, model_max_length: int = 1024,
                     limit_alphabet: int | None = None) -> PreTrainedTokenizerFast:
@@ -234,66 +322,14 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
         ValueError: unknown kind or preset, no texts, or a ``vocab_size`` the corpus cannot give exactly
             (smaller than the specials plus the alphabet, or larger than the corpus supports).
     """
-    if kind not in KINDS + PRETOKENIZED_KINDS:
-        raise ConfigurationError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
-    if preset not in PRESETS:
-        raise ConfigurationError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    spec = PRESETS[preset]
+    spec, vocab_size = _check_options(kind, vocab_size, preset)
+    texts = _texts_to_train_on(texts)
     if vocab_size is not None:
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral):
-            raise ConfigurationTypeError(f"vocab_size must be an int (or None for 'char'/'word'), got {vocab_size!r}")
-        vocab_size = int(vocab_size)
-    all_chars = vocab_size is None
-    if all_chars:
-        if kind not in ("char", "word"):
-            raise ConfigurationError(f"vocab_size=None is only allowed for kind='char' or 'word'; give {kind!r} a "
-                                     "vocab_size")
-        vocab_size = 1 << 30  # no cap: the trainer stops at the alphabet; the size is read back below
-    if isinstance(texts, str):
-        raise DataTypeError("train_tokenizer takes an iterable of texts, got one string; wrap it in a list")
-    streamed = isinstance(texts, Iterator)  # a generator or a stream: read once, never held in memory
-    texts = _StreamedTexts(texts) if streamed else [t for t in _checked(list(texts))]
-    if not streamed and not texts:
-        raise DataError("train_tokenizer got no non-empty texts; pass a list of strings or a dataset column")
-    floor = len(spec.specials) + (256 if kind == "bpe" else 1)
-    if vocab_size < floor:
-        alphabet = "the 256-byte alphabet" if kind == "bpe" else "at least one character"
-        raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special tokens of "
-                                 f"preset {preset!r} plus {alphabet}; use vocab_size >= {floor}")
-
-    if kind == "sentencepiece":
-        tok = _sentencepiece_to_fast(_sentencepiece_model(texts, vocab_size, spec, lowercase), spec, lowercase)
-    else:
-        tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
-        try:
-            tok.train_from_iterator(_batches(texts), trainer=trainer, length=None if streamed else len(texts))
-        except Exception as err:  # the Unigram trainer raises a bare Exception when the alphabet does not fit
-            if "not large enough to contain all chars" not in str(err) or streamed:
-                raise
-            chars = {c for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(
-                tok.normalizer.normalize_str(t) if tok.normalizer else t) for c in w}
-            raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the {len(spec.specials)} special "
-                                     f"tokens plus the alphabet of this corpus ({len(chars)} distinct characters for "
-                                     f"{kind!r}); use vocab_size >= {len(spec.specials) + len(chars) + 1}") from None
-        if kind == "word":
-            tok = _specials_first(tok, spec)
-    if streamed and not texts.count:
+        _check_floor(vocab_size, kind, spec)
+    no_cap = 1 << 30  # vocab_size=None: the trainer stops at the alphabet; the size is read back
+    tok = _train(texts, kind, no_cap if vocab_size is None else vocab_size, spec, min_frequency, lowercase,
+                 limit_alphabet)
+    if isinstance(texts, _StreamedTexts) and not texts.count:
         raise DataError("train_tokenizer got no non-empty texts from the stream; check its text column")
-
-    got = tok.get_vocab_size()
-    vocab_size = got if all_chars else vocab_size
-    if got > vocab_size:
-        raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the special tokens plus the alphabet of "
-                                 f"this corpus ({got} tokens for {kind!r}); raise vocab_size to >= {got}"
-                                 + (" or set limit_alphabet" if kind == "wordpiece" else ""))
-    if got < vocab_size:
-        raise ConfigurationError(f"The corpus only supports {got} tokens for {kind!r} (min_frequency={min_frequency}), "
-                                 f"not vocab_size={vocab_size}; lower vocab_size to {got}, lower min_frequency, "
-                                 "or give more text")
-    for i, special in enumerate(spec.specials):  # the contract every model relies on
-        assert tok.token_to_id(special) == i, f"special token {special} should have id {i}"
-
-    tok.post_processor = processors.TemplateProcessing(
-        single=spec.single, pair=spec.pair, special_tokens=[(s, i) for i, s in enumerate(spec.specials)
-                                                            if s in spec.single + spec.pair])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=model_max_length, **spec.roles)
+    _check_size(tok, vocab_size, kind, min_frequency)
+    return _wrap(tok, spec, model_max_length)
