@@ -3,243 +3,100 @@
 Everything returns ``datasets.DatasetDict`` objects and uses ``datasets.map`` (batched, optional
 ``num_proc``); batching is left to the transformers collators (``DataCollatorForLanguageModeling``,
 ``DataCollatorWithPadding``, ``DataCollatorForSeq2Seq``), which work unchanged on what these helpers return.
+Local files are read by ``nlpseq.data_files`` and parallel text by ``nlpseq.parallel_text``; their public names
+are importable from here as well.
 """
 
 from __future__ import annotations
 
 import difflib
-import logging
 import os
-import re
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
-from datasets import Dataset, DatasetDict, Features, Translation, Value, load_dataset
-from datasets import List as DatasetList
-from datasets.exceptions import DatasetGenerationError
+from datasets import Dataset, DatasetDict, Translation, load_dataset
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
-from .dataset_folders import is_saved_dataset, load_dataset_folder
-from .errors import ConfigurationError, DataError, DataFileNotFoundError, DataTypeError
+from .data_files import (
+    COMPRESSION_SUFFIXES,
+    FILE_FORMATS,
+    SPLIT_NAMES,
+    _format_suffix,
+    _is_file_list,
+    _load_dir,
+    _load_files,
+    not_found,
+)
+from .errors import ConfigurationError, DataError, DataTypeError
 from .labels import LabelVocabulary, classification_data, encode_labels
+from .parallel_text import _has_parallel_train, _parallel_mapping, load_parallel_text
 from .rows import Field, check_rows, translation_fields
 
-#: file extension -> (datasets builder, extra builder kwargs)
-FILE_FORMATS: dict[str, tuple[str, dict]] = {
-    ".txt": ("text", {}),
-    ".csv": ("csv", {}),
-    ".tsv": ("csv", {"delimiter": "\t"}),
-    ".json": ("json", {}),
-    ".jsonl": ("json", {}),
-    ".parquet": ("parquet", {}),
-}
-#: compressed files (``train.jsonl.gz``) are read by ``datasets`` directly; the format is the suffix before these
-COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
 #: how a .txt file becomes rows (see load_corpus)
 TEXT_SAMPLING = ("line", "document")
-#: file stems recognised as splits when a directory is given
-SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
-               "dev": "validation", "test": "test"}
-logger = logging.getLogger(__name__)
+#: what load_corpus takes besides a name: a path, or {split: file, list of files or (source, target) pair}
+CorpusSource = str | Path | Mapping[str, str | Path | list[str | Path] | tuple[str | Path, str | Path]]
+
+__all__ = ["COMPRESSION_SUFFIXES", "FILE_FORMATS", "SPLIT_NAMES", "TEXT_SAMPLING", "cut_blocks", "group_texts",
+           "load_corpus", "load_parallel_text", "prepare_classification", "prepare_translation",
+           "require_columns", "tokenize_dataset"]
 
 
-def _format_suffix(path: Path) -> str:
-    """The data-format extension: ``.csv`` for ``a.csv``, ``.jsonl`` for ``a.jsonl.gz``."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSION_SUFFIXES:
-        return suffixes[-2]
-    return path.suffix.lower()
+def _check_source(name_or_path: object, sample_by: str) -> None:
+    """A known ``sample_by``, a source of a type ``load_corpus`` takes, and ``sample_by`` only for local files."""
+    if sample_by not in TEXT_SAMPLING:
+        raise ConfigurationError(f"sample_by={sample_by!r}; choose one of {TEXT_SAMPLING}")
+    if not isinstance(name_or_path, (str, os.PathLike, Mapping)):
+        raise DataTypeError(f"load_corpus takes a corpus name, a path or a {{split: path}} mapping, got "
+                            f"{type(name_or_path).__name__}; for several files pass {{'train': path, 'validation': "
+                            "path} or a directory of train.*/validation.* files")
+    if sample_by != "line" and not _single_files(name_or_path):
+        raise ConfigurationError(f"sample_by={sample_by!r} applies to local .txt files, not to {name_or_path!r}; "
+                                 "drop it")
 
 
-def _stem(path: Path) -> str:
-    """The file name without its format and compression extensions (``train`` for ``train.jsonl.gz``)."""
-    name = path.name[: -len(path.suffix)] if path.suffix.lower() in COMPRESSION_SUFFIXES else path.name
-    return Path(name).stem
+def _single_files(name_or_path: CorpusSource) -> bool:
+    """Local data files (one or several per split), as opposed to parallel text, a built-in or a Hub name."""
+    if isinstance(name_or_path, Mapping):
+        return all(isinstance(v, (str, os.PathLike)) or _is_file_list(v) for v in name_or_path.values())
+    path = Path(name_or_path)
+    return path.is_file() or (path.is_dir() and not _has_parallel_train(path))
 
 
-def _builder_for(paths: list[Path]) -> tuple[str, dict]:
-    suffixes = {_format_suffix(p) for p in paths}
-    for p in paths:
-        if not p.is_file():
-            raise DataFileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at "
-                                        f"{Path.cwd()})")
-    unknown = suffixes - set(FILE_FORMATS)
-    if unknown:
-        raise DataError(f"Unsupported file extension(s) {sorted(unknown)}; supported: {sorted(FILE_FORMATS)}, "
-                        f"optionally compressed {list(COMPRESSION_SUFFIXES)} (convert the file, or load it yourself "
-                        "with datasets.load_dataset)")
-    if len(suffixes) > 1:
-        raise DataError(f"All data files must share one format, got {sorted(suffixes)}")
-    return FILE_FORMATS[suffixes.pop()]
+def _load_source(name_or_path: CorpusSource, config: str | None, seed: int, sample_by: str, keep_linebreaks: bool,
+                 **kwargs) -> DatasetDict:
+    """The splits of a mapping, a built-in corpus, a directory, a file or a Hub dataset, as they come."""
+    if isinstance(name_or_path, Mapping):
+        return _load_mapping(name_or_path, sample_by, keep_linebreaks, **kwargs)
+    name, path = str(name_or_path), Path(name_or_path)
+    if name in BUILTIN_CORPORA:
+        return make_corpus(name, seed=seed, **kwargs)
+    if path.is_dir():
+        if _has_parallel_train(path):
+            return load_parallel_text(_parallel_mapping(path))
+        return _load_dir(path, sample_by, keep_linebreaks, **kwargs)
+    if path.is_file():
+        return _load_files({"train": name_or_path}, sample_by, keep_linebreaks, **kwargs)
+    if _format_suffix(path) in FILE_FORMATS or name.startswith((".", "/", "~")):
+        raise not_found(name_or_path)
+    return _load_hub(name, config, **kwargs)
 
 
-def _split_of(stem: str) -> tuple[str | None, bool]:
-    """The split a file stem names, and whether exactly: ``valid`` -> validation; ``test_2016_flickr`` -> test."""
-    stem = stem.lower()
-    if stem in SPLIT_NAMES:
-        return SPLIT_NAMES[stem], True
-    return SPLIT_NAMES.get(re.split(r"[_\-]", stem, maxsplit=1)[0]), False
-
-
-def _pick_stems(stems: list[str], path: Path) -> dict[str, str]:
-    """One file stem per split: the exact name (``test``) wins, else the first of ``test_2016_flickr``,
-    ``test_2017_mscoco``... in sorted order (logged, with the others that were left out)."""
-    by_split: dict[str, list[tuple[bool, str]]] = {}
-    for stem in sorted(set(stems)):
-        split, exact = _split_of(stem)
-        if split:
-            by_split.setdefault(split, []).append((not exact, stem))
-    chosen = {}
-    for split, candidates in by_split.items():
-        candidates.sort()
-        chosen[split] = candidates[0][1]
-        if len(candidates) > 1 and candidates[0][0]:
-            logger.warning("%s: %r is the %s split; %s left out (pass the files explicitly to choose)", path,
-                           chosen[split], split, [c for _, c in candidates[1:]])
-    return chosen
-
-
-def _split_mapping(path: Path) -> dict[str, Path]:
-    """``train.txt``, ``valid.txt``, ``test.txt`` (or dev/val/validation, or ``test_2016.txt``) in a directory."""
-    files = {_stem(p): p for p in sorted(path.iterdir()) if p.is_file() and _format_suffix(p) in FILE_FORMATS}
-    found = {split: files[stem] for split, stem in _pick_stems(list(files), path).items()}
-    if "train" not in found:
-        raise DataFileNotFoundError(f"Directory {path} holds no train.<ext> file ({sorted(FILE_FORMATS)}); pass "
-                                    "the files explicitly as {'train': ..., 'validation': ...}")
-    return found
-
-
-def _load_dir(path: Path, sample_by: str, keep_linebreaks: bool, **kwargs) -> DatasetDict:
-    """A folder of ``train.*``/``validation.*``/``test.*`` files, else a layout ``datasets`` reads (a
-    ``save_to_disk`` folder, a Hub dataset repository: ``nlpseq.dataset_folders``)."""
-    if is_saved_dataset(path) or not any(_split_of(_stem(p))[0] == "train" for p in path.iterdir()):
-        return load_dataset_folder(path, **kwargs)
-    return _load_files(_split_mapping(path), sample_by, keep_linebreaks, **kwargs)
-
-
-def _is_file_list(value: object) -> bool:
-    """A list/tuple of data files (``["a.csv", "b.csv"]``) for one split, as opposed to a parallel pair."""
-    return (isinstance(value, (list, tuple)) and len(value) > 0
-            and all(isinstance(v, (str, os.PathLike)) and _format_suffix(Path(v)) in FILE_FORMATS for v in value))
-
-
-def _load_files(files: Mapping[str, str | Path | list[str | Path]], sample_by: str = "line",
-                keep_linebreaks: bool = False, **options) -> DatasetDict:
-    """Local files through the matching ``datasets`` builder; ``options`` go to ``load_dataset`` (``field=``,
-    ``encoding=``, ``column_names=`` ...). Text files are read as UTF-8 with an optional byte-order mark."""
-    paths = {split: [Path(x) for x in p] if isinstance(p, (list, tuple)) else [Path(p)] for split, p in files.items()}
-    builder, defaults = _builder_for([p for ps in paths.values() for p in ps])
-    kwargs = dict(defaults)  # a copy: the FILE_FORMATS entry must not collect this call's options
-    for split, ps in paths.items():
-        for p in ps:
-            if p.stat().st_size == 0:
-                raise DataError(f"Data file {p} ({split} split) is empty; fill it or point to the right file")
-    if sample_by == "document":
-        if builder != "text":
-            raise ConfigurationError(f"sample_by='document' reads .txt files as whole texts; {builder} files have rows "
-                                     "already: drop sample_by")
-        kwargs = {"sample_by": "document", "keep_linebreaks": True}
-    if builder == "text":
-        kwargs["encoding"] = "utf-8-sig"  # Windows editors start UTF-8 files with a BOM: do not keep it as text
-        kwargs["keep_linebreaks"] = kwargs.get("keep_linebreaks", keep_linebreaks)
-    kwargs.update(options)
-    data = DatasetDict({split: _read_split(builder, split, ps, kwargs) for split, ps in paths.items()})
-    where = ", ".join(str(p) for ps in paths.values() for p in ps)
-    if builder == "json" and "field" not in options and all(len(d) == 1 for d in data.values()):
-        nested = [c for c, f in data["train"].features.items()  # a list of records: {"data": [{...}, ...]}
-                  if isinstance(f, DatasetList) and isinstance(f.feature, dict)]
-        if nested:
-            raise DataError(f"{where} is one JSON object whose rows sit under {nested}; pass field={nested[0]!r} "
-                            "(load_corpus(path, field=...)) to read them as rows")
-    if builder == "text" and sample_by == "line":  # a trailing newline becomes an empty row: drop blank lines
-        data = data.filter(lambda b: [bool(t.strip()) for t in b["text"]], batched=True)
-    return data
-
-
-def _read_split(builder: str, split: str, files: list[Path], kwargs: dict) -> Dataset:
-    """One split's files through ``load_dataset``, on their own: each split has its own columns and types (a
-    validation file may lack training's extra columns); ``nlpseq.rows``/``labels`` check what the task needs."""
-    where = f"{', '.join(map(str, files))} ({split} split)"
-    try:
-        return load_dataset(builder, data_files={split: [str(p) for p in files]}, split=split, **kwargs)
-    except Exception as err:  # whatever the builder, pandas or Arrow raise on a bad file
-        if "corresponds to no data" in str(err):
-            raise DataError(f"Data file(s) {where} hold no rows (blank, or only a header); add data or point to "
-                            "the right file") from err
-        cause = (err.__cause__ or err) if isinstance(err, DatasetGenerationError) else err
-    text = f"{type(cause).__name__}: {cause}"
-    hint = ("a column holds values of different types in different rows (numbers and text, lists and words): give "
-            "every row of a column one type") if "cast" in text.lower() or "Arrow" in text else \
-        f"check that the file is valid {builder} in UTF-8 (or pass encoding=..., e.g. encoding='latin-1')"
-    raise DataError(f"Could not read {where} as {builder}: {text[:600]}; {hint}") from cause
-
-
-def _split_tail(train: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
-    """Cut every text at ``1 - fraction`` of its characters: heads train, tails validate (nanoGPT's split)."""
-    texts = train["text"]
-    cuts = [int(len(t) * (1 - fraction)) for t in texts]
-    return (Dataset.from_dict({"text": [t[:c] for t, c in zip(texts, cuts)]}),
-            Dataset.from_dict({"text": [t[c:] for t, c in zip(texts, cuts)]}))
-
-
-def _has_parallel_train(path: Path) -> bool:
-    """The directory's ``train.*`` files all end in something other than a data format (``train.en``...)."""
-    train = [p for p in path.iterdir() if p.is_file() and p.stem.lower() == "train" and p.suffix]
-    return bool(train) and all(p.suffix.lower() not in FILE_FORMATS for p in train)
-
-
-def _parallel_mapping(path: Path) -> dict[str, tuple[Path, Path]]:
-    """``train.en`` + ``train.de`` (and ``val.*``/``test_2016_flickr.*``...) in a directory: one file per language."""
-    by_stem: dict[str, list[Path]] = {}
-    for p in sorted(path.iterdir()):
-        if p.is_file() and p.suffix and p.suffix.lower() not in FILE_FORMATS:
-            by_stem.setdefault(p.stem, []).append(p)
-    train = [stem for stem in by_stem if _split_of(stem) == ("train", True)]
-    langs = sorted(p.suffix for p in by_stem[train[0]]) if train else []
-    if len(langs) != 2:
-        raise DataError(f"Directory {path} holds {len(langs)} parallel train files ({langs}), not two; pass the "
-                        "pair explicitly: load_corpus({'train': ('train.en', 'train.de'), ...})")
-    paired = [stem for stem, files in by_stem.items() if sorted(p.suffix for p in files) == langs]
-    return {split: tuple(by_stem[stem]) for split, stem in _pick_stems(paired, path).items()}
-
-
-def load_parallel_text(files: Mapping[str, tuple[str | Path, str | Path]], source_lang: str | None = None,
-                       target_lang: str | None = None) -> DatasetDict:
-    """Aligned plain-text files (line ``i`` of one translates line ``i`` of the other) as a translation corpus.
-
-    The layout of Multi30k, WMT and most MT corpora: ``{"train": ("train.en", "train.de"), "validation":
-    ("val.en", "val.de")}``. Rows become ``{"translation": {"en": ..., "de": ...}}``, the HF layout that
-    :func:`prepare_translation` reads. The language codes are the file extensions unless given. Lines are
-    kept as they are (no stripping or filtering), so row ``i`` stays aligned with line ``i`` of the references.
-    """
-    data = {}
-    for split, pair in files.items():
-        if isinstance(pair, (str, Path)) or len(pair) != 2:
-            raise DataError(f"Split {split!r} of a parallel corpus needs a (source_file, target_file) pair, "
-                            f"got {pair!r}")
-        paths = [Path(p) for p in pair]
-        for p in paths:
-            if not p.is_file():
-                raise DataFileNotFoundError(f"Data file not found: {p}; check the path (relative paths start at "
-                                            f"{Path.cwd()})")
-        langs = [source_lang or paths[0].suffix.lstrip("."), target_lang or paths[1].suffix.lstrip(".")]
-        if not all(langs) or langs[0] == langs[1]:
-            raise DataError(f"Cannot tell the two languages of {[str(p) for p in paths]} apart from their "
-                            f"extensions ({langs}); pass source_lang= and target_lang=")
-        lines = [p.read_text(encoding="utf-8").splitlines() for p in paths]
-        if len(lines[0]) != len(lines[1]):
-            raise DataError(f"Parallel files differ in length: {paths[0]} has {len(lines[0])} lines, {paths[1]} "
-                            f"has {len(lines[1])}; line i of one must translate line i of the other (fix or "
-                            "re-align the files)")
-        rows = [{langs[0]: a, langs[1]: b} for a, b in zip(*lines)]
-        features = Features({"translation": {lang: Value("string") for lang in langs}})
-        data[split] = Dataset.from_dict({"translation": rows}, features=features)
-    return DatasetDict(data)
+def _load_mapping(files: Mapping, sample_by: str, keep_linebreaks: bool, **kwargs) -> DatasetDict:
+    """``{split: file or list of files}`` through ``datasets``, or ``{split: (source, target)}`` as parallel text."""
+    parallel = [not (isinstance(v, (str, os.PathLike)) or _is_file_list(v)) for v in files.values()]
+    if any(parallel) and not all(parallel):
+        raise DataError("Mix of single files and (source, target) pairs in one mapping; give every split "
+                        "the same kind")
+    if any(parallel):
+        return load_parallel_text(files)
+    return _load_files(files, sample_by, keep_linebreaks, **kwargs)
 
 
 def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
+    """A Hub dataset (a single split becomes ``train``); with ``HF_HUB_OFFLINE`` set, an error that says so."""
     if os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}:
         close = difflib.get_close_matches(name, list(BUILTIN_CORPORA), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -250,7 +107,7 @@ def _load_hub(name: str, config: str | None, **kwargs) -> DatasetDict:
     return data if isinstance(data, DatasetDict) else DatasetDict({"train": data})
 
 
-def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | Path] | tuple[str | Path, str | Path]],
+def load_corpus(name_or_path: CorpusSource,
                 *,
                 config: str | None = None, validation_fraction: float = 0.1, seed: int = 0, sample_by: str = "line",
                 keep_linebreaks: bool = False, **kwargs) -> DatasetDict:
@@ -275,58 +132,40 @@ def load_corpus(name_or_path: str | Path | Mapping[str, str | Path | list[str | 
         **kwargs: options of the built-in corpus (e.g. ``k=32`` for ``long-range``) or of ``load_dataset`` for
             local files and Hub names (e.g. ``field="data"`` for a JSON file whose rows sit under one key).
     """
-    if sample_by not in TEXT_SAMPLING:
-        raise ConfigurationError(f"sample_by={sample_by!r}; choose one of {TEXT_SAMPLING}")
-    if not isinstance(name_or_path, (str, os.PathLike, Mapping)):
-        raise DataTypeError(f"load_corpus takes a corpus name, a path or a {{split: path}} mapping, got "
-                            f"{type(name_or_path).__name__}; for several files pass {{'train': path, 'validation': "
-                            "path} or a directory of train.*/validation.* files")
-    if isinstance(name_or_path, Mapping):
-        single_files = all(isinstance(v, (str, os.PathLike)) or _is_file_list(v) for v in name_or_path.values())
-    else:
-        path = Path(name_or_path)
-        single_files = path.is_file() or (path.is_dir() and not _has_parallel_train(path))
-    if sample_by != "line" and not single_files:
-        raise ConfigurationError(f"sample_by={sample_by!r} applies to local .txt files, not to {name_or_path!r}; "
-                                 "drop it")
-    if isinstance(name_or_path, Mapping):
-        parallel = [not (isinstance(v, (str, os.PathLike)) or _is_file_list(v)) for v in name_or_path.values()]
-        if any(parallel) and not all(parallel):
-            raise DataError("Mix of single files and (source, target) pairs in one mapping; give every split "
-                            "the same kind")
-        data = load_parallel_text(name_or_path) if any(parallel) else \
-            _load_files(name_or_path, sample_by, keep_linebreaks, **kwargs)
-    elif str(name_or_path) in BUILTIN_CORPORA:
-        data = make_corpus(str(name_or_path), seed=seed, **kwargs)
-    elif Path(name_or_path).is_dir() and _has_parallel_train(Path(name_or_path)):
-        data = load_parallel_text(_parallel_mapping(Path(name_or_path)))
-    elif Path(name_or_path).is_dir():
-        data = _load_dir(Path(name_or_path), sample_by, keep_linebreaks, **kwargs)
-    elif Path(name_or_path).is_file():
-        data = _load_files({"train": name_or_path}, sample_by, keep_linebreaks, **kwargs)
-    elif _format_suffix(Path(name_or_path)) in FILE_FORMATS or str(name_or_path).startswith((".", "/", "~")):
-        raise DataFileNotFoundError(f"Data file not found: {name_or_path}; check the path "
-                                    f"(relative paths start at {Path.cwd()})")
-    else:
-        data = _load_hub(str(name_or_path), config, **kwargs)
-
+    _check_source(name_or_path, sample_by)
+    data = _load_source(name_or_path, config, seed, sample_by, keep_linebreaks, **kwargs)
     if "train" not in data or len(data["train"]) == 0:
         raise DataError(f"Corpus {name_or_path!r} has an empty or missing train split (splits: "
                         f"{ {k: len(v) for k, v in data.items()} }); check the file's contents and format")
     if "validation" not in data:
-        if not 0 < validation_fraction < 1:
-            raise ConfigurationError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
-        if sample_by == "document":
-            data["train"], data["validation"] = _split_tail(data["train"], validation_fraction)
-        else:
-            try:
-                parts = data["train"].train_test_split(test_size=validation_fraction, seed=seed)
-            except ValueError as err:
-                raise DataError(f"Cannot hold out validation_fraction={validation_fraction} of the "
-                                f"{len(data['train'])} training row(s) of {name_or_path!r} ({err}); give more rows, "
-                                "a validation file/split, or another validation_fraction") from err
-            data["train"], data["validation"] = parts["train"], parts["test"]
+        data["train"], data["validation"] = _held_out(data["train"], name_or_path, validation_fraction, seed,
+                                                      sample_by)
     return data
+
+
+def _held_out(train: Dataset, name_or_path: CorpusSource, fraction: float, seed: int,
+              sample_by: str) -> tuple[Dataset, Dataset]:
+    """Training and validation cut from ``train``: a seeded ``fraction`` of the rows, or for documents the tail
+    ``fraction`` of every text."""
+    if not 0 < fraction < 1:
+        raise ConfigurationError(f"validation_fraction must be in (0, 1), got {fraction}")
+    if sample_by == "document":
+        return _split_tail(train, fraction)
+    try:
+        parts = train.train_test_split(test_size=fraction, seed=seed)
+    except ValueError as err:
+        raise DataError(f"Cannot hold out validation_fraction={fraction} of the {len(train)} training row(s) of "
+                        f"{name_or_path!r} ({err}); give more rows, a validation file/split, or another "
+                        "validation_fraction") from err
+    return parts["train"], parts["test"]
+
+
+def _split_tail(train: Dataset, fraction: float) -> tuple[Dataset, Dataset]:
+    """Cut every text at ``1 - fraction`` of its characters: heads train, tails validate (nanoGPT's split)."""
+    texts = train["text"]
+    cuts = [int(len(t) * (1 - fraction)) for t in texts]
+    return (Dataset.from_dict({"text": [t[:c] for t, c in zip(texts, cuts)]}),
+            Dataset.from_dict({"text": [t[c:] for t, c in zip(texts, cuts)]}))
 
 
 def require_columns(data: Dataset | DatasetDict, columns: list[str], purpose: str) -> None:

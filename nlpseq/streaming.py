@@ -21,7 +21,8 @@ from datasets import IterableDataset, IterableDatasetDict, load_dataset
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
-from .data import _builder_for, _split_mapping, cut_blocks
+from .data import cut_blocks
+from .data_files import _builder_for, _split_mapping
 from .errors import ConfigurationError, DataError
 
 #: rows held out for validation from a stream without a validation split (unless --max_eval_samples says)
