@@ -19,6 +19,7 @@ from pathlib import Path
 
 from transformers import GenerationConfig
 
+from .data import check_block_size
 from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError, InputError
 from .models.generation_checks import check_cache_implementation, learned_position_limit
 
@@ -92,9 +93,7 @@ def check_model_features(model_class: type, training_args) -> None:
 
 def check_data_arguments(data_args) -> None:
     """Sizes of a recipe's ``DataArguments``."""
-    if data_args.block_size < 2:
-        raise ConfigurationError(f"--block_size {data_args.block_size} is not allowed: a training block needs at "
-                                 "least 2 tokens (one to read, one to predict); pass --block_size >= 2")
+    check_block_size(data_args.block_size, "--block_size")
     if data_args.max_length < 1:
         raise ConfigurationError(f"--max_length {data_args.max_length} is not allowed: pass an integer >= 1")
     for flag in ("max_train_samples", "max_eval_samples", "max_predict_samples", "max_source_length",

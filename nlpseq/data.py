@@ -39,8 +39,8 @@ TEXT_SAMPLING = ("line", "document")
 #: what load_corpus takes besides a name: a path, or {split: file, list of files or (source, target) pair}
 CorpusSource = str | Path | Mapping[str, str | Path | list[str | Path] | tuple[str | Path, str | Path]]
 
-__all__ = ["COMPRESSION_SUFFIXES", "FILE_FORMATS", "SPLIT_NAMES", "TEXT_SAMPLING", "cut_blocks", "group_texts",
-           "load_corpus", "load_parallel_text", "prepare_classification", "prepare_translation",
+__all__ = ["COMPRESSION_SUFFIXES", "FILE_FORMATS", "SPLIT_NAMES", "TEXT_SAMPLING", "check_block_size", "cut_blocks",
+           "group_texts", "load_corpus", "load_parallel_text", "prepare_classification", "prepare_translation",
            "require_columns", "tokenize_dataset"]
 
 
@@ -198,6 +198,14 @@ def tokenize_dataset(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text
     return _map_each(data, encode, num_proc=num_proc)
 
 
+def check_block_size(block_size: int, name: str = "block_size") -> None:
+    """A training block needs at least 2 tokens; ``name`` is how the message calls the value (``--block_size``
+    for the recipes' flag). The one block-size check: ``group_texts``, ``stream_blocks`` and the recipes use it."""
+    if block_size < 2:
+        raise ConfigurationError(f"{name} {block_size} is not allowed: a training block needs at least 2 tokens (one "
+                                 f"to read, one to predict); pass {name} >= 2")
+
+
 def cut_blocks(batch: dict[str, list[list[int]]], block_size: int) -> dict[str, list[list[int]]]:
     """One batch of tokenized rows, concatenated and cut into ``block_size`` blocks (the remainder dropped)."""
     keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in batch]
@@ -212,8 +220,7 @@ def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None)
     The classic CLM/MLM packing: documents run into each other, which is what GPT-2 and BERT pretraining
     do. Pair it with ``DataCollatorForLanguageModeling`` (``mlm=False`` adds the labels for CLM).
     """
-    if block_size < 2:
-        raise ConfigurationError(f"block_size must be >= 2, got {block_size}")
+    check_block_size(block_size)
     require_columns(data, ["input_ids"], "group_texts (run tokenize_dataset first)")
     grouped = data.map(cut_blocks, batched=True, num_proc=num_proc, fn_kwargs={"block_size": block_size},
                        desc=f"Grouping into blocks of {block_size}")

@@ -21,7 +21,7 @@ from datasets import IterableDataset, IterableDatasetDict, load_dataset
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
-from .data import cut_blocks
+from .data import check_block_size, cut_blocks
 from .data_files import _builder_for, _split_mapping
 from .errors import ConfigurationError, DataError
 
@@ -93,6 +93,7 @@ def stream_blocks(stream: IterableDataset, tokenizer: PreTrainedTokenizerBase, c
                   limit: int | None = None) -> IterableDataset:
     """Tokenized ``block_size`` blocks, made on the fly (a row without text is a ``DataError``; blank rows are
     skipped, as ``load_corpus`` drops blank lines); the first ``limit`` blocks when given."""
+    check_block_size(block_size)
     first = next(iter(stream), None)
     if first is None:
         raise DataError("A stream holds no rows; check the file (or lower --max_eval_samples, which holds rows out)")
