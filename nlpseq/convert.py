@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 
 import torch
 from transformers import (
@@ -240,6 +241,61 @@ def _load(model: PreTrainedModel, state_dict: dict[str, torch.Tensor]) -> PreTra
     return model.eval()
 
 
+#: converted weights: tensor name (in the target layout) -> tensor
+Converted = dict[str, torch.Tensor]
+
+
+def _from_gpt2(hf: GPT2LMHeadModel) -> tuple[DecoderForCausalLM, Converted]:
+    """A decoder for ``hf`` and GPT-2's weights under its names (the fused ``c_attn`` split into q, k, v)."""
+    state, config = hf.state_dict(), _gpt2_to_config(hf.config)
+    converted = _copy(state, _name_pairs(_GPT2_GLOBAL, _GPT2_LAYER, config.num_hidden_layers), reverse=False)
+    for i in range(config.num_hidden_layers):                            # fused c_attn -> q, k, v
+        weight = state[f"transformer.h.{i}.attn.c_attn.weight"].t().chunk(3, dim=0)
+        bias = state[f"transformer.h.{i}.attn.c_attn.bias"].chunk(3, dim=0)
+        for name, w, b in zip(("q_proj", "k_proj", "v_proj"), weight, bias):
+            converted[f"model.decoder.layers.{i}.self_attn.{name}.weight"] = w.contiguous()
+            converted[f"model.decoder.layers.{i}.self_attn.{name}.bias"] = b.clone()
+    return DecoderForCausalLM(config), converted
+
+
+def _from_bert(hf: BertForMaskedLM) -> tuple[EncoderForMaskedLM, Converted]:
+    """An encoder for ``hf`` and BERT's weights under its names."""
+    state, config = hf.state_dict(), _bert_to_config(hf.config)
+    converted = _copy(state, _name_pairs(_BERT_GLOBAL, _BERT_LAYER, config.num_hidden_layers), reverse=False)
+    return EncoderForMaskedLM(config), converted
+
+
+def _from_marian(hf: MarianMTModel) -> tuple[TransformerSeq2SeqForConditionalGeneration, Converted]:
+    """An encoder-decoder for ``hf`` (with its generation config) and Marian's weights under its names, the
+    residual-stream channels interleaved."""
+    state, config = hf.state_dict(), _marian_to_config(hf.config)
+    converted = _copy(state, _marian_pairs(config), reverse=False)
+    converted["lm_head.bias"] = state["final_logits_bias"][0].clone()
+    converted = _reorder_stream(converted, _marian_channel_order(config.hidden_size))
+    model = TransformerSeq2SeqForConditionalGeneration(config)
+    model.generation_config = copy.deepcopy(hf.generation_config)
+    return model, converted
+
+
+#: transformers class -> its converter, tried in this order
+_FROM_HF = ((GPT2LMHeadModel, _from_gpt2), (BertForMaskedLM, _from_bert), (MarianMTModel, _from_marian))
+#: model_type of a checkpoint folder -> the transformers class that loads it
+_HF_LOADERS = {"gpt2": GPT2LMHeadModel, "bert": BertForMaskedLM, "marian": MarianMTModel}
+
+
+def _load_hf(path: str | os.PathLike, **from_pretrained_kwargs) -> PreTrainedModel:
+    """The GPT-2, BERT or Marian checkpoint in the folder ``path``."""
+    model_type = AutoConfig.from_pretrained(path).model_type
+    if model_type not in _HF_LOADERS:
+        raise ConfigurationError(f"{path} holds a {model_type!r} model; from_hf converts {sorted(_HF_LOADERS)}.")
+    return _HF_LOADERS[model_type].from_pretrained(path, **from_pretrained_kwargs)
+
+
+def _converter(model: PreTrainedModel, table: tuple) -> Callable | None:
+    """The converter of the first class in ``table`` that ``model`` is an instance of."""
+    return next((convert for cls, convert in table if isinstance(model, cls)), None)
+
+
 def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretrained_kwargs
             ) -> DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqForConditionalGeneration:
     """Convert a ``GPT2LMHeadModel`` -> ``DecoderForCausalLM``, a ``BertForMaskedLM`` -> ``EncoderForMaskedLM`` or a
@@ -250,37 +306,12 @@ def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretraine
     """
     hf = model_or_path
     if isinstance(model_or_path, (str, os.PathLike)):
-        model_type = AutoConfig.from_pretrained(model_or_path).model_type
-        loaders = {"gpt2": GPT2LMHeadModel, "bert": BertForMaskedLM, "marian": MarianMTModel}
-        if model_type not in loaders:
-            raise ConfigurationError(f"{model_or_path} holds a {model_type!r} model; from_hf converts "
-                                     f"{sorted(loaders)}.")
-        hf = loaders[model_type].from_pretrained(model_or_path, **from_pretrained_kwargs)
-    state = hf.state_dict()
-    if isinstance(hf, GPT2LMHeadModel):
-        config = _gpt2_to_config(hf.config)
-        converted = _copy(state, _name_pairs(_GPT2_GLOBAL, _GPT2_LAYER, config.num_hidden_layers), reverse=False)
-        for i in range(config.num_hidden_layers):                            # fused c_attn -> q, k, v
-            weight = state[f"transformer.h.{i}.attn.c_attn.weight"].t().chunk(3, dim=0)
-            bias = state[f"transformer.h.{i}.attn.c_attn.bias"].chunk(3, dim=0)
-            for name, w, b in zip(("q_proj", "k_proj", "v_proj"), weight, bias):
-                converted[f"model.decoder.layers.{i}.self_attn.{name}.weight"] = w.contiguous()
-                converted[f"model.decoder.layers.{i}.self_attn.{name}.bias"] = b.clone()
-        model = DecoderForCausalLM(config)
-    elif isinstance(hf, BertForMaskedLM):
-        config = _bert_to_config(hf.config)
-        converted = _copy(state, _name_pairs(_BERT_GLOBAL, _BERT_LAYER, config.num_hidden_layers), reverse=False)
-        model = EncoderForMaskedLM(config)
-    elif isinstance(hf, MarianMTModel):
-        config = _marian_to_config(hf.config)
-        converted = _copy(state, _marian_pairs(config), reverse=False)
-        converted["lm_head.bias"] = state["final_logits_bias"][0].clone()
-        converted = _reorder_stream(converted, _marian_channel_order(config.hidden_size))
-        model = TransformerSeq2SeqForConditionalGeneration(config)
-        model.generation_config = copy.deepcopy(hf.generation_config)
-    else:
+        hf = _load_hf(model_or_path, **from_pretrained_kwargs)
+    convert = _converter(hf, _FROM_HF)
+    if convert is None:
         raise ConfigurationError("from_hf converts GPT2LMHeadModel, BertForMaskedLM and MarianMTModel, "
                                  f"got {type(hf).__name__}.")
+    model, converted = convert(hf)
     return _load(model.to(hf.dtype), converted)
 
 
@@ -291,71 +322,108 @@ def _require(config, family: str, **expected) -> None:
                                  "express.")
 
 
+def _config_to_gpt2(config: DecoderConfig) -> GPT2Config:
+    """The GPT-2 config of a decoder that GPT-2 can express (learned positions, pre-norm, no extras)."""
+    _require(config, "GPT-2", position_embedding_type="learned", norm_position="pre", embedding_layer_norm=False,
+             scale_embedding=False, type_vocab_size=0)
+    return GPT2Config(
+        vocab_size=config.vocab_size, n_embd=config.hidden_size, n_layer=config.num_hidden_layers,
+        n_head=config.num_attention_heads, n_inner=config.intermediate_size,
+        n_positions=config.max_position_embeddings, activation_function=config.hidden_act,
+        resid_pdrop=config.hidden_dropout_prob, embd_pdrop=config.hidden_dropout_prob,
+        attn_pdrop=config.attention_probs_dropout_prob, layer_norm_epsilon=config.layer_norm_eps,
+        initializer_range=config.initializer_range, tie_word_embeddings=config.tie_word_embeddings,
+        bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id, pad_token_id=config.pad_token_id,
+    )
+
+
+def _config_to_bert(config: EncoderConfig) -> BertConfig:
+    """The BERT config of an encoder that BERT can express (learned positions, post-norm, embedding LayerNorm)."""
+    _require(config, "BERT", position_embedding_type="learned", norm_position="post", embedding_layer_norm=True,
+             scale_embedding=False)
+    return BertConfig(
+        vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_hidden_layers=config.num_hidden_layers,
+        num_attention_heads=config.num_attention_heads, intermediate_size=config.intermediate_size,
+        max_position_embeddings=config.max_position_embeddings, hidden_act=config.hidden_act,
+        hidden_dropout_prob=config.hidden_dropout_prob,
+        attention_probs_dropout_prob=config.attention_probs_dropout_prob, layer_norm_eps=config.layer_norm_eps,
+        initializer_range=config.initializer_range, type_vocab_size=max(config.type_vocab_size, 1),
+        tie_word_embeddings=config.tie_word_embeddings, pad_token_id=config.pad_token_id,
+    )
+
+
+def _config_to_marian(config: TransformerSeq2SeqConfig) -> MarianConfig:
+    """The Marian config of an encoder-decoder that Marian can express (sinusoidal positions, post-norm)."""
+    _require(config, "Marian", position_embedding_type="sinusoidal", norm_position="post",
+             embedding_layer_norm=False, type_vocab_size=0)
+    return MarianConfig(
+        vocab_size=config.vocab_size, decoder_vocab_size=config.decoder_vocab_size,
+        share_encoder_decoder_embeddings=config.share_encoder_decoder_embeddings,
+        tie_word_embeddings=config.tie_word_embeddings, d_model=config.hidden_size,
+        encoder_layers=config.encoder_layers, decoder_layers=config.decoder_layers,
+        encoder_attention_heads=config.num_attention_heads, decoder_attention_heads=config.num_attention_heads,
+        encoder_ffn_dim=config.intermediate_size, decoder_ffn_dim=config.intermediate_size,
+        max_position_embeddings=config.max_position_embeddings, activation_function=config.hidden_act,
+        dropout=config.hidden_dropout_prob, attention_dropout=config.attention_probs_dropout_prob,
+        init_std=config.initializer_range, scale_embedding=config.scale_embedding,
+        pad_token_id=config.pad_token_id, bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id,
+        forced_eos_token_id=None, decoder_start_token_id=config.decoder_start_token_id,
+    )
+
+
+def _to_gpt2(model: DecoderForCausalLM) -> tuple[GPT2LMHeadModel, Converted]:
+    """A GPT-2 for ``model`` and its weights under GPT-2's names (q, k, v fused into ``c_attn``)."""
+    config, state = model.config, model.state_dict()
+    hf = GPT2LMHeadModel(_config_to_gpt2(config))
+    converted = _copy(state, _name_pairs(_GPT2_GLOBAL, _GPT2_LAYER, config.num_hidden_layers), reverse=True)
+    for i in range(config.num_hidden_layers):                            # q, k, v -> fused c_attn
+        prefix = f"model.decoder.layers.{i}.self_attn"
+        converted[f"transformer.h.{i}.attn.c_attn.weight"] = torch.cat(
+            [state[f"{prefix}.{n}.weight"] for n in ("q_proj", "k_proj", "v_proj")]).t().contiguous()
+        converted[f"transformer.h.{i}.attn.c_attn.bias"] = torch.cat(
+            [state[f"{prefix}.{n}.bias"] for n in ("q_proj", "k_proj", "v_proj")])
+    return hf, converted
+
+
+def _to_bert(model: EncoderForMaskedLM) -> tuple[BertForMaskedLM, Converted]:
+    """A BERT for ``model`` and its weights under BERT's names (a zero segment vector when it has none)."""
+    config, state = model.config, model.state_dict()
+    hf = BertForMaskedLM(_config_to_bert(config))
+    converted = _copy(state, _name_pairs(_BERT_GLOBAL, _BERT_LAYER, config.num_hidden_layers), reverse=True)
+    if config.type_vocab_size == 0:                                      # BERT always adds a segment vector: 0
+        converted["bert.embeddings.token_type_embeddings.weight"] = torch.zeros(1, config.hidden_size)
+    converted["cls.predictions.bias"] = converted["cls.predictions.decoder.bias"]
+    return hf, converted
+
+
+def _to_marian(model: TransformerSeq2SeqForConditionalGeneration) -> tuple[MarianMTModel, Converted]:
+    """A Marian model for ``model`` and its weights under Marian's names, the residual-stream channels in
+    Marian's ``[sin | cos]`` order; Marian's own fixed position tables are kept."""
+    config = model.config
+    hf = MarianMTModel(_config_to_marian(config))
+    state = _reorder_stream(model.state_dict(), torch.argsort(_marian_channel_order(config.hidden_size)))
+    converted = _copy(state, _marian_pairs(config), reverse=True)
+    converted["final_logits_bias"] = state["lm_head.bias"][None]
+    if config.share_encoder_decoder_embeddings:
+        converted["model.shared.weight"] = converted["model.encoder.embed_tokens.weight"]
+    converted.update({k: v for k, v in hf.state_dict().items() if "embed_positions" in k})  # fixed tables
+    return hf, converted
+
+
+#: nlpseq class -> its converter, tried in this order
+_TO_HF = ((DecoderForCausalLM, _to_gpt2), (EncoderForMaskedLM, _to_bert),
+          (TransformerSeq2SeqForConditionalGeneration, _to_marian))
+
+
 def to_hf(model: DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqForConditionalGeneration
           ) -> GPT2LMHeadModel | BertForMaskedLM | MarianMTModel:
     """The reverse of ``from_hf`` for models whose architecture GPT-2 / BERT / Marian can express (else
     ``ValueError``)."""
-    config, state = model.config, model.state_dict()
-    if isinstance(model, DecoderForCausalLM):
-        _require(config, "GPT-2", position_embedding_type="learned", norm_position="pre", embedding_layer_norm=False,
-                 scale_embedding=False, type_vocab_size=0)
-        hf = GPT2LMHeadModel(GPT2Config(
-            vocab_size=config.vocab_size, n_embd=config.hidden_size, n_layer=config.num_hidden_layers,
-            n_head=config.num_attention_heads, n_inner=config.intermediate_size,
-            n_positions=config.max_position_embeddings, activation_function=config.hidden_act,
-            resid_pdrop=config.hidden_dropout_prob, embd_pdrop=config.hidden_dropout_prob,
-            attn_pdrop=config.attention_probs_dropout_prob, layer_norm_epsilon=config.layer_norm_eps,
-            initializer_range=config.initializer_range, tie_word_embeddings=config.tie_word_embeddings,
-            bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id, pad_token_id=config.pad_token_id,
-        ))
-        converted = _copy(state, _name_pairs(_GPT2_GLOBAL, _GPT2_LAYER, config.num_hidden_layers), reverse=True)
-        for i in range(config.num_hidden_layers):                            # q, k, v -> fused c_attn
-            prefix = f"model.decoder.layers.{i}.self_attn"
-            converted[f"transformer.h.{i}.attn.c_attn.weight"] = torch.cat(
-                [state[f"{prefix}.{n}.weight"] for n in ("q_proj", "k_proj", "v_proj")]).t().contiguous()
-            converted[f"transformer.h.{i}.attn.c_attn.bias"] = torch.cat(
-                [state[f"{prefix}.{n}.bias"] for n in ("q_proj", "k_proj", "v_proj")])
-    elif isinstance(model, EncoderForMaskedLM):
-        _require(config, "BERT", position_embedding_type="learned", norm_position="post", embedding_layer_norm=True,
-                 scale_embedding=False)
-        hf = BertForMaskedLM(BertConfig(
-            vocab_size=config.vocab_size, hidden_size=config.hidden_size, num_hidden_layers=config.num_hidden_layers,
-            num_attention_heads=config.num_attention_heads, intermediate_size=config.intermediate_size,
-            max_position_embeddings=config.max_position_embeddings, hidden_act=config.hidden_act,
-            hidden_dropout_prob=config.hidden_dropout_prob,
-            attention_probs_dropout_prob=config.attention_probs_dropout_prob, layer_norm_eps=config.layer_norm_eps,
-            initializer_range=config.initializer_range, type_vocab_size=max(config.type_vocab_size, 1),
-            tie_word_embeddings=config.tie_word_embeddings, pad_token_id=config.pad_token_id,
-        ))
-        converted = _copy(state, _name_pairs(_BERT_GLOBAL, _BERT_LAYER, config.num_hidden_layers), reverse=True)
-        if config.type_vocab_size == 0:                                      # BERT always adds a segment vector: 0
-            converted["bert.embeddings.token_type_embeddings.weight"] = torch.zeros(1, config.hidden_size)
-        converted["cls.predictions.bias"] = converted["cls.predictions.decoder.bias"]
-    elif isinstance(model, TransformerSeq2SeqForConditionalGeneration):
-        _require(config, "Marian", position_embedding_type="sinusoidal", norm_position="post",
-                 embedding_layer_norm=False, type_vocab_size=0)
-        hf = MarianMTModel(MarianConfig(
-            vocab_size=config.vocab_size, decoder_vocab_size=config.decoder_vocab_size,
-            share_encoder_decoder_embeddings=config.share_encoder_decoder_embeddings,
-            tie_word_embeddings=config.tie_word_embeddings, d_model=config.hidden_size,
-            encoder_layers=config.encoder_layers, decoder_layers=config.decoder_layers,
-            encoder_attention_heads=config.num_attention_heads, decoder_attention_heads=config.num_attention_heads,
-            encoder_ffn_dim=config.intermediate_size, decoder_ffn_dim=config.intermediate_size,
-            max_position_embeddings=config.max_position_embeddings, activation_function=config.hidden_act,
-            dropout=config.hidden_dropout_prob, attention_dropout=config.attention_probs_dropout_prob,
-            init_std=config.initializer_range, scale_embedding=config.scale_embedding,
-            pad_token_id=config.pad_token_id, bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id,
-            forced_eos_token_id=None, decoder_start_token_id=config.decoder_start_token_id,
-        ))
-        state = _reorder_stream(state, torch.argsort(_marian_channel_order(config.hidden_size)))
-        converted = _copy(state, _marian_pairs(config), reverse=True)
-        converted["final_logits_bias"] = state["lm_head.bias"][None]
-        if config.share_encoder_decoder_embeddings:
-            converted["model.shared.weight"] = converted["model.encoder.embed_tokens.weight"]
-        converted.update({k: v for k, v in hf.state_dict().items() if "embed_positions" in k})  # fixed tables
-    else:
+    convert = _converter(model, _TO_HF)
+    if convert is None:
         raise ConfigurationError("to_hf converts DecoderForCausalLM, EncoderForMaskedLM and "
                                  f"TransformerSeq2SeqForConditionalGeneration, got {type(model).__name__}.")
+    hf, converted = convert(model)
     return _load(hf.to(model.dtype), converted)
 
 
