@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
-from transformers import AutoConfig, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.dynamic_module_utils import get_relative_import_files
 
 from . import models
@@ -122,6 +122,15 @@ def _eval_results(results: dict, task: str | None, datasets: list[str] | None) -
     return out
 
 
+#: Auto class -> the card's pipeline tag (the Hub task)
+PIPELINE_TAG_OF_AUTO = {"AutoModelForCausalLM": "text-generation", "AutoModelForSeq2SeqLM": "translation",
+                        "AutoModelForSequenceClassification": "text-classification",
+                        "AutoModelForTokenClassification": "token-classification",
+                        "AutoModelForMaskedLM": "fill-mask"}
+#: config keys the card's configuration block leaves out
+NOT_HYPERPARAMETERS = {"architectures", "auto_map", "id2label", "label2id", "transformers_version"}
+
+
 def model_card(model: PreTrainedModel, repo_id: str, results: dict | None = None,
                datasets: list[str] | None = None, description: str = "") -> ModelCard:
     """A ``huggingface_hub.ModelCard`` with metadata, the config, the results and usage snippets.
@@ -130,26 +139,39 @@ def model_card(model: PreTrainedModel, repo_id: str, results: dict | None = None
     ``results`` (``all_results.json``) as ``metrics`` names plus a ``model-index`` (when a dataset is named).
     """
     auto = auto_class_name(model)
-    config = model.config
     results = results or {}
-    task = {"AutoModelForCausalLM": "text-generation", "AutoModelForSeq2SeqLM": "translation",
-            "AutoModelForSequenceClassification": "text-classification",
-            "AutoModelForTokenClassification": "token-classification",
-            "AutoModelForMaskedLM": "fill-mask"}.get(auto)
-    evals = _eval_results(results, task, datasets)
-    data = ModelCardData(
+    task = PIPELINE_TAG_OF_AUTO.get(auto)
+    metadata = _card_data(model.config, repo_id, task, _eval_results(results, task, datasets), datasets)
+    return ModelCard(_card_text(model, repo_id, metadata.to_yaml(), _usage(repo_id, auto, model), results,
+                                description))
+
+
+def _card_data(config: PretrainedConfig, repo_id: str, task: str | None, evals: list[EvalResult],
+               datasets: list[str] | None) -> ModelCardData:
+    """The card's YAML metadata: library, license, tags, pipeline tag, datasets, metrics and ``model-index``."""
+    return ModelCardData(
         library_name="transformers", license="apache-2.0", datasets=datasets or None,
         tags=["nlpseq", config.model_type, "custom_code", "from-scratch"], pipeline_tag=task,
         metrics=sorted({e.metric_type for e in evals}) or None, model_name=repo_id if evals else None,
         eval_results=evals or None,
     )
-    params = sum(p.numel() for p in model.parameters())
+
+
+def _results_table(results: dict) -> str:
+    """The rows of the card's metric | value table (floats to 4 significant digits)."""
     rows = "\n".join(f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
                      for k, v in sorted(results.items()))
-    hyper = {k: v for k, v in config.to_diff_dict().items() if k not in {"architectures", "auto_map", "id2label",
-                                                                          "label2id", "transformers_version"}}
-    text = f"""---
-{data.to_yaml()}
+    return rows or "| (none recorded) | |"
+
+
+def _card_text(model: PreTrainedModel, repo_id: str, metadata: str, usage: str, results: dict,
+               description: str) -> str:
+    """The card's markdown: metadata block, what the model is, usage, results and the config's own values."""
+    config = model.config
+    params = sum(p.numel() for p in model.parameters())
+    hyper = {k: v for k, v in config.to_diff_dict().items() if k not in NOT_HYPERPARAMETERS}
+    return f"""---
+{metadata}
 ---
 
 # {repo_id}
@@ -160,12 +182,12 @@ stack. {description}
 
 ## Usage
 
-{_usage(repo_id, auto, model)}
+{usage}
 ## Results
 
 | metric | value |
 |---|---|
-{rows or "| (none recorded) | |"}
+{_results_table(results)}
 
 ## Configuration
 
@@ -173,7 +195,6 @@ stack. {description}
 {json.dumps(hyper, indent=2, sort_keys=True, default=str)}
 ```
 """
-    return ModelCard(text)
 
 
 def export_for_hub(model: PreTrainedModel, output_dir: str | Path, tokenizer: PreTrainedTokenizerBase | None = None,
