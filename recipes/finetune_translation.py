@@ -9,18 +9,19 @@
 (``train.en`` + ``train.de``, ``val.*``), e.g. ``--dataset_name ../shared/data/multi30k``.
 
 Runs on ``Seq2SeqTrainer`` with ``DataCollatorForSeq2Seq``; with ``--predict_with_generate`` the
-evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact match, and ``--do_predict`` writes
+evaluation decodes with ``generate()`` and reports sacreBLEU, chrF and exact match
+(``nlpseq.metrics.translation_metrics``), and ``--do_predict`` writes
 the test split's translations to ``generated_predictions.txt`` (one per line, as ``run_translation.py`` does).
 ``--max_source_length`` / ``--max_target_length`` truncate each side (default: ``--max_length``).
 """
 
 from pathlib import Path
 
-import numpy as np
 from transformers import DataCollatorForSeq2Seq, Seq2SeqTrainingArguments, TrainerCallback, set_seed
 from transformers.trainer_utils import PredictionOutput
 
-from nlpseq import metrics, prepare_translation
+from nlpseq import prepare_translation
+from nlpseq.metrics import decode_texts, translation_metrics
 from nlpseq.results import run_and_report, write_lines
 from nlpseq.rows import check_rows, translation_fields
 from nlpseq.training import (
@@ -34,24 +35,6 @@ from nlpseq.training import (
     load_or_train_tokenizer,
     run_recipe,
 )
-
-
-def decode(tokenizer, ids) -> list[str]:
-    """Token ids (generated, or labels with -100) -> stripped texts."""
-    ids = ids[0] if isinstance(ids, tuple) else ids
-    ids = np.where(ids < 0, tokenizer.pad_token_id, ids)
-    return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
-
-
-def translation_metrics(tokenizer):
-    bleu, chrf = metrics.load("bleu"), metrics.load("chrf")
-
-    def compute(eval_pred):
-        hyps, refs = decode(tokenizer, eval_pred[0]), decode(tokenizer, eval_pred[1])
-        return {**bleu.compute(predictions=hyps, references=refs), **chrf.compute(predictions=hyps, references=refs),
-                "exact_match": float(np.mean([h == r for h, r in zip(hyps, refs)]))}
-
-    return compute
 
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
@@ -83,8 +66,9 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Seq
                              data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
                              compute_metrics=translation_metrics(tokenizer)
                              if training_args.predict_with_generate else None, callbacks=callbacks)
+
     def write_translations(output: PredictionOutput, output_dir: Path) -> None:
-        write_lines(output_dir / "generated_predictions.txt", decode(tokenizer, output.predictions))
+        write_lines(output_dir / "generated_predictions.txt", decode_texts(tokenizer, output.predictions))
 
     return run_and_report(trainer, data, tokenizer, data_args,
                           f"A {data_args.source_lang}->{data_args.target_lang} translation model.",

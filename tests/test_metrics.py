@@ -26,6 +26,25 @@ def test_translation_metrics_match_sacrebleu():
     assert chrf == pytest.approx(sacrebleu.corpus_chrf(hyp, [ref]).score)
 
 
+class _WordTokenizer:
+    """The two members decode_texts uses: ids are word indices, 0 the padding (skipped as a special token)."""
+
+    pad_token_id = 0
+    words = ["<pad>", "the", "cat", "sat"]
+
+    def batch_decode(self, ids, skip_special_tokens: bool) -> list[str]:
+        return [" ".join(self.words[i] for i in row if i != self.pad_token_id) + " " for row in ids]
+
+
+def test_translation_metrics_decode_generations_and_labels():
+    generated = np.array([[1, 2, 3], [1, 2, 0]])
+    labels = np.array([[1, 2, 3], [1, 3, -100]])  # -100: a padded label position
+    assert metrics.decode_texts(_WordTokenizer(), (labels,)) == ["the cat sat", "the sat"]
+    scores = metrics.translation_metrics(_WordTokenizer())((generated, labels))
+    assert scores["exact_match"] == 0.5
+    assert {"bleu", "chrf"} <= set(scores)
+
+
 def test_unknown_metric():
     with pytest.raises(ValueError, match="nlpseq ships"):
         metrics.load("rouge")

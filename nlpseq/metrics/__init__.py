@@ -4,6 +4,8 @@
 local path. Each folder holds ``<name>/<name>.py``, a standard ``evaluate.Metric``; they also work with
 ``evaluate.combine``. ``accuracy`` and ``f1`` are vectorised numpy; ``bleu`` and ``chrf`` (sacreBLEU) take one
 reference or a list of references per prediction; ``seqeval`` scores tag sequences by entity (IOB1, IOB2, IOBES).
+The ``*_metrics`` functions build the recipes' ``compute_metrics`` (classification, regression, token
+classification, translation), for your own ``Trainer`` too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import evaluate
 import numpy as np
+from transformers import PreTrainedTokenizerBase
 
 from ..errors import ConfigurationError
 
@@ -70,5 +73,25 @@ def token_classification_metrics(label_names: list[str]):
         predicted = [[label_names[p] for p in row[keep]] for row, keep in zip(predictions, kept)]
         scores = seqeval.compute(predictions=predicted, references=true)
         return {name: scores[f"overall_{name}"] for name in ("precision", "recall", "f1", "accuracy")}
+
+    return compute
+
+
+def decode_texts(tokenizer: PreTrainedTokenizerBase, ids: np.ndarray | tuple) -> list[str]:
+    """Token ids (generated, or labels with -100) -> stripped texts, special tokens skipped."""
+    ids = ids[0] if isinstance(ids, tuple) else ids
+    ids = np.where(ids < 0, tokenizer.pad_token_id, ids)
+    return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+
+def translation_metrics(tokenizer: PreTrainedTokenizerBase):
+    """``compute_metrics`` for a ``Seq2SeqTrainer`` with ``predict_with_generate``: sacreBLEU, chrF and exact match
+    of the decoded generations against the decoded labels."""
+    bleu, chrf = load("bleu"), load("chrf")
+
+    def compute(eval_pred):
+        hyps, refs = decode_texts(tokenizer, eval_pred[0]), decode_texts(tokenizer, eval_pred[1])
+        return {**bleu.compute(predictions=hyps, references=refs), **chrf.compute(predictions=hyps, references=refs),
+                "exact_match": float(np.mean([h == r for h, r in zip(hyps, refs)]))}
 
     return compute
