@@ -99,52 +99,75 @@ def _batches(texts: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
         yield batch
 
 
+def _bpe(vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
+         limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
+    """GPT-2's byte-level BPE: every byte is in the alphabet, so nothing is ever unknown."""
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.Sequence([normalizers.NFC(), *([normalizers.Lowercase()] if lowercase else [])])
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return tok, trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=preset.specials,
+                                    initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+
+def _wordpiece(vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
+               limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
+    """BERT's: split on whitespace and punctuation, continuation pieces start with ##."""
+    tok = Tokenizer(models.WordPiece(unk_token=preset.unk))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    limit = {} if limit_alphabet is None else {"limit_alphabet": limit_alphabet}
+    return tok, trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                          special_tokens=preset.specials, **limit)
+
+
+def _unigram(vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
+             limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
+    """The Unigram LM of Kudo (2018) with SentencePiece's "▁" word boundary."""
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), *([normalizers.Lowercase()] if lowercase else [])])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    return tok, trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=preset.specials, unk_token=preset.unk,
+                                        shrinking_factor=0.75)
+
+
+def _char(vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
+          limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
+    """One token per character, whitespace and newlines included; decoding just joins."""
+    tok = Tokenizer(models.WordLevel(unk_token=preset.unk))
+    if lowercase:
+        tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    return tok, trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                          special_tokens=preset.specials)
+
+
+def _word(vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
+          limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
+    """One token per space-separated word of pre-tokenized text (WikiText, PTB); a line break is a token of its
+    own: the corpus' end of line."""
+    tok = Tokenizer(models.WordLevel(unk_token=preset.unk))
+    if lowercase:
+        tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r"[^\S\n]+"), behavior="removed"),
+                                                 pre_tokenizers.Split("\n", behavior="isolated")])
+    return tok, trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                          special_tokens=preset.specials)
+
+
+#: kind -> the builder of its untrained tokenizer and trainer ("sentencepiece" trains with its own library)
+_BUILDERS = {"bpe": _bpe, "wordpiece": _wordpiece, "unigram": _unigram, "char": _char, "word": _word}
+
+
 def _build(kind: str, vocab_size: int, preset: Preset, min_frequency: int, lowercase: bool,
            limit_alphabet: int | None) -> tuple[Tokenizer, trainers.Trainer]:
     """An untrained ``tokenizers.Tokenizer`` and its trainer for ``kind``."""
-    specials = preset.specials
-    lower = [normalizers.Lowercase()] if lowercase else []
-    if kind == "bpe":  # GPT-2's byte-level BPE: every byte is in the alphabet, so nothing is ever unknown
-        tok = Tokenizer(models.BPE())
-        tok.normalizer = normalizers.Sequence([normalizers.NFC(), *lower])
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials,
-                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    elif kind == "wordpiece":  # BERT's: split on whitespace and punctuation, continuation pieces start with ##
-        tok = Tokenizer(models.WordPiece(unk_token=preset.unk))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=lowercase, strip_accents=False)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        limit = {} if limit_alphabet is None else {"limit_alphabet": limit_alphabet}
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                            special_tokens=specials, **limit)
-    elif kind == "unigram":  # the Unigram LM of Kudo (2018) with SentencePiece's "▁" word boundary
-        tok = Tokenizer(models.Unigram())
-        tok.normalizer = normalizers.Sequence([normalizers.NFKC(), *lower])
-        tok.pre_tokenizer = pre_tokenizers.Metaspace()
-        tok.decoder = decoders.Metaspace()
-        trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token=preset.unk,
-                                          shrinking_factor=0.75)
-    elif kind == "char":  # one token per character, whitespace and newlines included; decoding just joins
-        tok = Tokenizer(models.WordLevel(unk_token=preset.unk))
-        if lowercase:
-            tok.normalizer = normalizers.Lowercase()
-        tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
-        tok.decoder = decoders.Fuse()
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                            special_tokens=specials)
-    elif kind == "word":  # one token per space-separated word of pre-tokenized text (WikiText, PTB); a line break
-        tok = Tokenizer(models.WordLevel(unk_token=preset.unk))  # is a token of its own: the corpus' end of line
-        if lowercase:
-            tok.normalizer = normalizers.Lowercase()
-        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r"[^\S\n]+"), behavior="removed"),
-                                                     pre_tokenizers.Split("\n", behavior="isolated")])
-        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                            special_tokens=specials)
-    else:
+    if kind not in _BUILDERS:
         raise ConfigurationError(f"Unknown tokenizer kind {kind!r}; choose one of {KINDS + PRETOKENIZED_KINDS}")
-    return tok, trainer
+    return _BUILDERS[kind](vocab_size, preset, min_frequency, lowercase, limit_alphabet)
 
 
 def _specials_first(trained: Tokenizer, preset: Preset) -> Tokenizer:
