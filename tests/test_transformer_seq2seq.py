@@ -246,6 +246,28 @@ def test_config_errors_name_the_fix():
     assert (config.encoder_layers, config.decoder_layers) == (5, 5)
 
 
+def test_both_stacks_are_plain_transformer_stacks():
+    """One input path for every Transformer: the encoder-decoder holds two TransformerStacks (no subclasses), and
+    generate() calls the encoder stack directly."""
+    from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPastAndCrossAttentions
+
+    from nlpseq.models.transformer_blocks import TransformerStack
+
+    model = tiny_model(steps=0)
+    assert type(model.get_encoder()) is TransformerStack and type(model.model.decoder) is TransformerStack
+    ids, mask = source()
+    with torch.no_grad():
+        encoded = model.get_encoder()(input_ids=ids, attention_mask=mask, return_dict=True)
+        decoded = model.model.decoder(torch.tensor([[1]] * 3), encoder_hidden_states=encoded.last_hidden_state,
+                                      encoder_attention_mask=mask, use_cache=True)
+    assert type(encoded) is BaseModelOutput and encoded.last_hidden_state.shape == (3, 9, 32)
+    assert type(decoded) is BaseModelOutputWithPastAndCrossAttentions
+    assert decoded.past_key_values.get_seq_length() == 1
+    with pytest.raises(ValueError, match="must be an EncoderDecoderCache"):
+        model(ids, decoder_input_ids=torch.tensor([[1]] * 3),
+              past_key_values=decoded.past_key_values.self_attention_cache)
+
+
 FRESH_LOAD = textwrap.dedent("""
     import sys
     sys.modules["nlpseq"] = None                     # any `import nlpseq` now raises ImportError
