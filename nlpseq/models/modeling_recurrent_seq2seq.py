@@ -38,7 +38,7 @@ from transformers.utils import ModelOutput, can_return_tuple
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
-from .recurrent import Recurrent, State, init_recurrent_model_weights
+from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int | None, decoder_start_token_id: int | None
@@ -376,11 +376,7 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
                 raise InputError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
                                  "right, starting with decoder_start_token_id).")
             decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
-        if isinstance(past_key_values, Cache):  # generate() opens with an empty cache object; our cache is the state
-            if past_key_values.get_seq_length() > 0:
-                raise InputError("This model keeps its decoder state as past_key_values (a tuple of tensors), not "
-                                 f"a filled {type(past_key_values).__name__}.")
-            past_key_values = None
+        past_key_values = state_from_cache(past_key_values)
         state = self.decoder.initial_state(encoder_outputs) if past_key_values is None else tuple(past_key_values)
         memory = self.decoder.memory(encoder_outputs.last_hidden_state, attention_mask)
 
@@ -422,10 +418,7 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             weights.append(step_weights)
         return torch.cat(logits, dim=1), state, None if weights[0] is None else torch.cat(weights, dim=1)
 
-    @staticmethod
-    def _reorder_cache(past_key_values: State, beam_idx: torch.LongTensor) -> State:
-        """Beam search: keep the states of the surviving beams (the batch is dim 1 of every state tensor)."""
-        return tuple(state.index_select(1, beam_idx.to(state.device)) for state in past_key_values)
+    _reorder_cache = staticmethod(reorder_state)   # beam search: keep the surviving beams' states
 
 
 __all__ = [
