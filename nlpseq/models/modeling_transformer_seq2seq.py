@@ -14,8 +14,9 @@ before writing the next word. With ``attn_implementation="eager"`` and ``output_
 per layer); ``nlpseq.plotting.plot_alignment`` draws a cross-attention map.
 
 Both stacks are plain ``TransformerStack``s from ``transformer_blocks`` (the same blocks and the same input
-preparation as the encoder and decoder families). Generation keeps an ``EncoderDecoderCache``: the decoder's own
-keys/values grow by one token per step, the cross-attention keys/values are computed from ``H`` once and reused.
+preparation as the encoder and decoder families); teacher forcing and the loss come from ``seq2seq_utils``, shared
+with the recurrent encoder-decoder. Generation keeps an ``EncoderDecoderCache``: the decoder's own keys/values grow by
+one token per step, the cross-attention keys/values are computed from ``H`` once and reused.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2
 from transformers.utils import can_return_tuple
 
 from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig
-from .errors import ConfigurationError
 from .generation_checks import CheckedGenerationMixin
+from .seq2seq_utils import seq2seq_loss, shift_tokens_right
 from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
@@ -109,20 +110,6 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         )
 
 
-def seq2seq_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
-                 ) -> torch.Tensor:
-    """Token cross-entropy ``-sum_t log p(y_t | y_<t, x)`` over labels != -100, divided by their count.
-
-    ``logits (batch, tgt, vocab)`` and ``labels (batch, tgt)`` are aligned (no shift: the decoder input was
-    already shifted right). Under the Trainer, ``num_items_in_batch`` (tokens in the whole accumulated batch)
-    replaces the count, so gradient accumulation gives the same update as one big batch.
-    """
-    total = nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten().to(logits.device),
-                                        ignore_index=-100, reduction="sum")
-    count = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum()
-    return total / count
-
-
 class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedModel, CheckedGenerationMixin):
     """Translation: ``p(y_t | y_<t, x) = softmax(s_t E^T + b)``; ``generate()`` gives greedy, sampling and beam
     search. With ``labels`` (target ids, -100 = ignore) the decoder input is built by shifting them right
@@ -145,15 +132,7 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
 
         ``DataCollatorForSeq2Seq(tokenizer, model=model)`` calls this to add ``decoder_input_ids`` to each batch.
         """
-        start, pad = self.config.decoder_start_token_id, self.config.pad_token_id
-        if start is None or pad is None:
-            raise ConfigurationError("Building decoder inputs from labels needs config.decoder_start_token_id and "
-                                     f"config.pad_token_id (got {start} and {pad}); set them from the tokenizer, "
-                                     "e.g. decoder_start_token_id=tokenizer.bos_token_id, "
-                                     "pad_token_id=tokenizer.pad_token_id.")
-        shifted = labels.new_full(labels.shape, start)
-        shifted[:, 1:] = labels[:, :-1]
-        return shifted.masked_fill(shifted == -100, pad)
+        return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     @can_return_tuple
     def forward(
