@@ -89,7 +89,7 @@ def test_from_marian_logits_greedy_and_beam_identical(overrides):
     assert isinstance(ours, TransformerSeq2SeqForConditionalGeneration)
     assert ours.config.share_encoder_decoder_embeddings == hf.config.share_encoder_decoder_embeddings
     ids, mask = source(vocab=30)
-    decoder_ids = torch.randint(3, ours.config.decoder_vocab_size, (3, 7), generator=torch.Generator().manual_seed(4))
+    decoder_ids = torch.randint(3, ours.config.target_vocab_size, (3, 7), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         expected = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
         got = ours(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
@@ -244,6 +244,28 @@ def test_config_errors_name_the_fix():
         tiny_model(steps=0)(decoder_input_ids=torch.tensor([[1]]))
     config = tiny_config(num_hidden_layers=5, encoder_layers=None, decoder_layers=None)
     assert (config.encoder_layers, config.decoder_layers) == (5, 5)
+
+
+def test_decoder_vocab_size_has_one_meaning_in_both_families(tmp_path):
+    """None = the target uses the source vocabulary (as in RecurrentSeq2SeqConfig); an int = a separate target
+    vocabulary. config.json files saved when the field was filled in with vocab_size still load."""
+    from nlpseq.models.configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
+
+    shared = tiny_config()
+    assert shared.decoder_vocab_size is None and shared.target_vocab_size == 48
+    assert RecurrentSeq2SeqConfig(vocab_size=48).decoder_vocab_size is None
+    assert RecurrentSeq2SeqConfig(vocab_size=48).target_vocab_size == 48
+    separate = tiny_config(share_encoder_decoder_embeddings=False, decoder_vocab_size=37)
+    assert (separate.decoder_vocab_size, separate.target_vocab_size) == (37, 37)
+    assert RecurrentSeq2SeqConfig(vocab_size=48, decoder_vocab_size=37).target_vocab_size == 37
+
+    shared.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "decoder_vocab_size": 48}))   # the old filled-in form
+    old = TransformerSeq2SeqConfig.from_pretrained(tmp_path)
+    assert old.decoder_vocab_size is None and old.target_vocab_size == 48
+    model = TransformerSeq2SeqForConditionalGeneration(old)
+    assert model.lm_head.weight is model.model.encoder.embeddings.token_embeddings.weight
 
 
 def test_both_stacks_are_plain_transformer_stacks():

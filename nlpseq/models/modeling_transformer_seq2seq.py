@@ -50,8 +50,8 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         self.encoder = TransformerStack(config, is_causal=False, num_layers=config.encoder_layers)
         self.decoder = TransformerStack(config, is_causal=True, has_cross_attention=True,
                                         num_layers=config.decoder_layers)
-        if config.decoder_vocab_size != config.vocab_size:                   # a separate target vocabulary
-            self.decoder.embeddings.token_embeddings = nn.Embedding(config.decoder_vocab_size, config.hidden_size)
+        if config.target_vocab_size != config.vocab_size:                    # a separate target vocabulary
+            self.decoder.embeddings.token_embeddings = nn.Embedding(config.target_vocab_size, config.hidden_size)
         if config.share_encoder_decoder_embeddings:
             self._tied_weights_keys = {
                 "decoder.embeddings.token_embeddings.weight": "encoder.embeddings.token_embeddings.weight"
@@ -118,7 +118,7 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
     def __init__(self, config: TransformerSeq2SeqConfig):
         super().__init__(config)
         self.model = TransformerSeq2SeqModel(config)
-        self.lm_head = nn.Linear(config.hidden_size, config.decoder_vocab_size)
+        self.lm_head = nn.Linear(config.hidden_size, config.target_vocab_size)
         decoder_table = "model.decoder.embeddings.token_embeddings.weight"
         if config.share_encoder_decoder_embeddings:                          # one table: source, target, output
             encoder_table = "model.encoder.embeddings.token_embeddings.weight"
