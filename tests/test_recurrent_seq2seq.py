@@ -54,6 +54,15 @@ def test_shift_labels_into_decoder_inputs():
     assert torch.equal(shift_tokens_right(labels, PAD, BOS), expected)
 
 
+def test_both_seq2seq_families_share_teacher_forcing_and_loss():
+    from nlpseq.models import modeling_transformer_seq2seq, seq2seq_utils
+
+    assert shift_tokens_right is seq2seq_utils.shift_tokens_right is modeling_transformer_seq2seq.shift_tokens_right
+    assert modeling_transformer_seq2seq.seq2seq_loss is seq2seq_utils.seq2seq_loss
+    with pytest.raises(ValueError, match="pad_token_id=tokenizer.pad_token_id"):
+        shift_tokens_right(torch.tensor([[5, EOS]]), None, BOS)
+
+
 def test_cross_attention_weights_are_distributions_masked_at_padding(model):
     ids, mask = sources()
     labels = torch.randint(3, VOCAB, (3, 5))

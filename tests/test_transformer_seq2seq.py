@@ -89,7 +89,7 @@ def test_from_marian_logits_greedy_and_beam_identical(overrides):
     assert isinstance(ours, TransformerSeq2SeqForConditionalGeneration)
     assert ours.config.share_encoder_decoder_embeddings == hf.config.share_encoder_decoder_embeddings
     ids, mask = source(vocab=30)
-    decoder_ids = torch.randint(3, ours.config.decoder_vocab_size, (3, 7), generator=torch.Generator().manual_seed(4))
+    decoder_ids = torch.randint(3, ours.config.target_vocab_size, (3, 7), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         expected = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
         got = ours(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
@@ -244,6 +244,50 @@ def test_config_errors_name_the_fix():
         tiny_model(steps=0)(decoder_input_ids=torch.tensor([[1]]))
     config = tiny_config(num_hidden_layers=5, encoder_layers=None, decoder_layers=None)
     assert (config.encoder_layers, config.decoder_layers) == (5, 5)
+
+
+def test_decoder_vocab_size_has_one_meaning_in_both_families(tmp_path):
+    """None = the target uses the source vocabulary (as in RecurrentSeq2SeqConfig); an int = a separate target
+    vocabulary. config.json files saved when the field was filled in with vocab_size still load."""
+    from nlpseq.models.configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
+
+    shared = tiny_config()
+    assert shared.decoder_vocab_size is None and shared.target_vocab_size == 48
+    assert RecurrentSeq2SeqConfig(vocab_size=48).decoder_vocab_size is None
+    assert RecurrentSeq2SeqConfig(vocab_size=48).target_vocab_size == 48
+    separate = tiny_config(share_encoder_decoder_embeddings=False, decoder_vocab_size=37)
+    assert (separate.decoder_vocab_size, separate.target_vocab_size) == (37, 37)
+    assert RecurrentSeq2SeqConfig(vocab_size=48, decoder_vocab_size=37).target_vocab_size == 37
+
+    shared.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**saved, "decoder_vocab_size": 48}))   # the old filled-in form
+    old = TransformerSeq2SeqConfig.from_pretrained(tmp_path)
+    assert old.decoder_vocab_size is None and old.target_vocab_size == 48
+    model = TransformerSeq2SeqForConditionalGeneration(old)
+    assert model.lm_head.weight is model.model.encoder.embeddings.token_embeddings.weight
+
+
+def test_both_stacks_are_plain_transformer_stacks():
+    """One input path for every Transformer: the encoder-decoder holds two TransformerStacks (no subclasses), and
+    generate() calls the encoder stack directly."""
+    from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPastAndCrossAttentions
+
+    from nlpseq.models.transformer_blocks import TransformerStack
+
+    model = tiny_model(steps=0)
+    assert type(model.get_encoder()) is TransformerStack and type(model.model.decoder) is TransformerStack
+    ids, mask = source()
+    with torch.no_grad():
+        encoded = model.get_encoder()(input_ids=ids, attention_mask=mask, return_dict=True)
+        decoded = model.model.decoder(torch.tensor([[1]] * 3), encoder_hidden_states=encoded.last_hidden_state,
+                                      encoder_attention_mask=mask, use_cache=True)
+    assert type(encoded) is BaseModelOutput and encoded.last_hidden_state.shape == (3, 9, 32)
+    assert type(decoded) is BaseModelOutputWithPastAndCrossAttentions
+    assert decoded.past_key_values.get_seq_length() == 1
+    with pytest.raises(ValueError, match="must be an EncoderDecoderCache"):
+        model(ids, decoder_input_ids=torch.tensor([[1]] * 3),
+              past_key_values=decoded.past_key_values.self_attention_cache)
 
 
 FRESH_LOAD = textwrap.dedent("""

@@ -30,7 +30,9 @@ class RecurrentSeq2SeqConfig(PretrainedConfig):
         embedding_size: token embedding width (defaults to ``hidden_size``).
         vocab_size: source vocabulary (and target vocabulary when ``decoder_vocab_size`` is None, in which case
             encoder and decoder share one embedding table).
-        decoder_vocab_size: a separate target vocabulary (its own embedding table).
+        decoder_vocab_size: the size of a separate target vocabulary (its own embedding table); None = the target
+            uses the source vocabulary, as in ``TransformerSeq2SeqConfig``. ``target_vocab_size`` is the
+            decoder's vocabulary either way.
         tie_word_embeddings: the output layer reuses the decoder's input embedding matrix.
         dropout: dropout between stacked recurrent layers.
         hidden_dropout_prob: dropout on embeddings and on the decoder's attentional outputs.

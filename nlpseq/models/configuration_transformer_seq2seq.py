@@ -20,7 +20,10 @@ class TransformerSeq2SeqConfig(TransformerConfig):
     - ``encoder_layers`` / ``decoder_layers``: blocks per stack (default: ``num_hidden_layers``). Hidden size,
       heads and feed-forward width are the same in both stacks, as in the paper and every Marian checkpoint.
     - ``share_encoder_decoder_embeddings``: one token table for source and target (a joint vocabulary).
-    - ``decoder_vocab_size``: target vocabulary size when the vocabularies are separate (default: ``vocab_size``).
+    - ``decoder_vocab_size``: the size of a separate target vocabulary; None (the default) = the target uses the
+      source vocabulary, ``vocab_size`` (the same meaning as in ``RecurrentSeq2SeqConfig``). ``target_vocab_size``
+      is the decoder's vocabulary either way. Configs saved when the field was filled in with ``vocab_size`` load
+      as None when the embeddings are shared.
     - ``decoder_start_token_id``: the first decoder input (``<s>`` for nlpseq tokenizers, ``<pad>`` for Marian).
 
     Label smoothing is a training choice, not a model field: pass ``label_smoothing_factor=0.1`` (the paper's
@@ -53,9 +56,10 @@ class TransformerSeq2SeqConfig(TransformerConfig):
     def __post_init__(self, **kwargs):
         self.encoder_layers = self.encoder_layers or self.num_hidden_layers
         self.decoder_layers = self.decoder_layers or self.num_hidden_layers
-        self.decoder_vocab_size = self.decoder_vocab_size or self.vocab_size
+        if self.share_encoder_decoder_embeddings and self.decoder_vocab_size == self.vocab_size:
+            self.decoder_vocab_size = None                  # saved by versions that filled it in: one vocabulary
         self.initializer_range = self.initializer_range or self.hidden_size ** -0.5
-        if self.share_encoder_decoder_embeddings and self.decoder_vocab_size != self.vocab_size:
+        if self.share_encoder_decoder_embeddings and self.decoder_vocab_size is not None:
             raise ConfigurationError(
                 f"share_encoder_decoder_embeddings=True needs one vocabulary, but vocab_size={self.vocab_size} and "
                 f"decoder_vocab_size={self.decoder_vocab_size}. Drop decoder_vocab_size, or set "
@@ -67,3 +71,8 @@ class TransformerSeq2SeqConfig(TransformerConfig):
                 "declared weights or none. Set both to True, or share_encoder_decoder_embeddings=False."
             )
         super().__post_init__(**kwargs)
+
+    @property
+    def target_vocab_size(self) -> int:
+        """The decoder's vocabulary: ``decoder_vocab_size`` if set, else the shared ``vocab_size``."""
+        return self.decoder_vocab_size or self.vocab_size

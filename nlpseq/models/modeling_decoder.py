@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers.cache_utils import Cache, DynamicCache
+from transformers.cache_utils import Cache
 from transformers.modeling_outputs import (
     BaseModelOutputWithPast,
     CausalLMOutputWithPast,
@@ -19,17 +19,10 @@ from transformers.modeling_outputs import (
 from transformers.utils import can_return_tuple
 
 from .adaptive_softmax import next_token_outputs, output_layer
-from .attention import check_attention_implementation, make_attention_mask
 from .configuration_decoder import DecoderConfig
-from .errors import InputError
 from .generation_checks import CheckedGenerationMixin
 from .heads import classifier_dropout, sequence_classification_loss
-from .transformer_blocks import (
-    TransformerPreTrainedModel,
-    TransformerStack,
-    check_sequence_length,
-    positions_from_mask,
-)
+from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
 class DecoderPreTrainedModel(TransformerPreTrainedModel):
@@ -37,7 +30,11 @@ class DecoderPreTrainedModel(TransformerPreTrainedModel):
 
 
 class DecoderModel(DecoderPreTrainedModel):
-    """Embeddings -> N causal blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutputWithPast``."""
+    """Embeddings -> N causal blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutputWithPast``.
+
+    All input preparation (ids or embeddings, length check incl. the cached past, positions from the mask, causal
+    mask, KV cache) is ``TransformerStack.forward``.
+    """
 
     def __init__(self, config: DecoderConfig):
         super().__init__(config)
@@ -64,35 +61,13 @@ class DecoderModel(DecoderPreTrainedModel):
         **kwargs,
     ) -> BaseModelOutputWithPast | tuple:
         """input_ids ``(batch, seq)``; attention_mask ``(batch, past + seq)`` with 1 for real tokens."""
-        output_attentions = bool(output_attentions if output_attentions is not None else self.config.output_attentions)
-        output_hidden_states = bool(
-            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        output_attentions, output_hidden_states = resolve_output_flags(
+            self.config, output_attentions, output_hidden_states
         )
-        use_cache = use_cache if use_cache is not None else self.config.use_cache
-        check_attention_implementation(self.config, output_attentions)
-        if (input_ids is None) == (inputs_embeds is None):
-            raise InputError("Pass exactly one of input_ids or inputs_embeds.")
-        if self.training and self.is_activation_checkpointing:
-            use_cache = False                       # the backward replay would append to the cache twice
-        if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=self.config)
-
-        batch_size, length = (input_ids if input_ids is not None else inputs_embeds).shape[:2]
-        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
-        check_sequence_length(self.config, past_length + length)
-        device = (input_ids if input_ids is not None else inputs_embeds).device
-        if position_ids is None:
-            position_ids = positions_from_mask(attention_mask, past_length, length, device)
-        mask = make_attention_mask(attention_mask, length, past_length, is_causal=True)
-
-        hidden_states = self.decoder.embeddings(input_ids, position_ids, inputs_embeds)
-        hidden_states, all_hidden, all_attentions, _ = self.decoder(
-            hidden_states, mask, position_ids, past_key_values=past_key_values if use_cache else None,
+        return self.decoder(
+            input_ids, attention_mask, inputs_embeds, position_ids=position_ids, past_key_values=past_key_values,
+            use_cache=use_cache if use_cache is not None else self.config.use_cache,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        )
-        return BaseModelOutputWithPast(
-            last_hidden_state=hidden_states, past_key_values=past_key_values if use_cache else None,
-            hidden_states=all_hidden, attentions=all_attentions,
         )
 
 

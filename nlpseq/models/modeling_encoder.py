@@ -23,16 +23,9 @@ from transformers.modeling_outputs import (
 )
 from transformers.utils import can_return_tuple
 
-from .attention import check_attention_implementation, make_attention_mask
 from .configuration_encoder import EncoderConfig
-from .errors import InputError
 from .heads import classifier_dropout, sequence_classification_loss, token_classification_loss
-from .transformer_blocks import (
-    TransformerPreTrainedModel,
-    TransformerStack,
-    check_sequence_length,
-    positions_from_mask,
-)
+from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
 class EncoderPreTrainedModel(TransformerPreTrainedModel):
@@ -40,11 +33,15 @@ class EncoderPreTrainedModel(TransformerPreTrainedModel):
 
 
 class EncoderModel(EncoderPreTrainedModel):
-    """Embeddings -> N bidirectional blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutput``."""
+    """Embeddings -> N bidirectional blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutput``.
+
+    All input preparation (ids or embeddings, length check, positions, mask) is ``TransformerStack.forward``;
+    positions count from the first token whatever the mask (BERT's rule: it pads on the right).
+    """
 
     def __init__(self, config: EncoderConfig):
         super().__init__(config)
-        self.encoder = TransformerStack(config, is_causal=False)
+        self.encoder = TransformerStack(config, is_causal=False, positions_follow_mask=False)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -69,26 +66,13 @@ class EncoderModel(EncoderPreTrainedModel):
 
         Positions count from the first token (right padding, as BERT), unless ``position_ids`` are given.
         """
-        output_attentions = bool(output_attentions if output_attentions is not None else self.config.output_attentions)
-        output_hidden_states = bool(
-            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        output_attentions, output_hidden_states = resolve_output_flags(
+            self.config, output_attentions, output_hidden_states
         )
-        check_attention_implementation(self.config, output_attentions)
-        if (input_ids is None) == (inputs_embeds is None):
-            raise InputError("Pass exactly one of input_ids or inputs_embeds.")
-        reference = input_ids if input_ids is not None else inputs_embeds
-        length = reference.shape[1]
-        check_sequence_length(self.config, length)
-        if position_ids is None:
-            position_ids = positions_from_mask(None, 0, length, reference.device)
-        mask = make_attention_mask(attention_mask, length)
-
-        hidden_states = self.encoder.embeddings(input_ids, position_ids, inputs_embeds, token_type_ids)
-        hidden_states, all_hidden, all_attentions, _ = self.encoder(
-            hidden_states, mask, position_ids,
+        return self.encoder(
+            input_ids, attention_mask, inputs_embeds, position_ids=position_ids, token_type_ids=token_type_ids,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
         )
-        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden, attentions=all_attentions)
 
 
 class MaskedLMHead(nn.Module):

@@ -30,7 +30,7 @@ from .configuration_recurrent import RecurrentConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
 from .heads import sequence_classification_loss, token_classification_loss
-from .recurrent import Recurrent, State, init_recurrent_model_weights
+from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
 
 
 class RecurrentPreTrainedModel(PreTrainedModel):
@@ -83,11 +83,7 @@ class RecurrentModel(RecurrentPreTrainedModel):
             raise InputError("Pass exactly one of input_ids or inputs_embeds.")
         if inputs_embeds is None:
             inputs_embeds = self.embed_tokens(input_ids)
-        if isinstance(past_key_values, Cache):  # generate() opens with an empty cache object; our cache is the state
-            if past_key_values.get_seq_length() > 0:
-                raise InputError("Recurrent models keep their state as past_key_values (a tuple of tensors), "
-                                 f"not a filled {type(past_key_values).__name__}.")
-            past_key_values = None
+        past_key_values = state_from_cache(past_key_values)
         if attention_mask is not None:
             attention_mask = attention_mask[:, -inputs_embeds.shape[1]:]
 
@@ -148,10 +144,7 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
                                       hidden_states=outputs.hidden_states)
 
-    @staticmethod
-    def _reorder_cache(past_key_values: State, beam_idx: torch.LongTensor) -> State:
-        """Beam search: keep the states of the surviving beams (the batch is dim 1 of every state tensor)."""
-        return tuple(state.index_select(1, beam_idx.to(state.device)) for state in past_key_values)
+    _reorder_cache = staticmethod(reorder_state)   # beam search: keep the surviving beams' states
 
 
 class RecurrentForSequenceClassification(RecurrentPreTrainedModel):

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
@@ -38,21 +37,8 @@ from transformers.utils import ModelOutput, can_return_tuple
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
-from .recurrent import Recurrent, State, init_recurrent_model_weights
-
-
-def shift_tokens_right(labels: torch.Tensor, pad_token_id: int | None, decoder_start_token_id: int | None
-                       ) -> torch.Tensor:
-    """Teacher forcing inputs: ``[start, y_1, .., y_{T-1}]`` from labels ``[y_1, .., y_T]`` (-100 -> pad)."""
-    if decoder_start_token_id is None:
-        raise ConfigurationError("config.decoder_start_token_id is not set: the decoder needs a first input. Set it "
-                                 "to the tokenizer's start token, e.g. config.decoder_start_token_id = "
-                                 "tokenizer.bos_token_id.")
-    if pad_token_id is None:
-        raise ConfigurationError("config.pad_token_id is not set; set it to tokenizer.pad_token_id.")
-    shifted = labels.new_full(labels.shape, decoder_start_token_id)
-    shifted[:, 1:] = labels[:, :-1]
-    return shifted.masked_fill(shifted == -100, pad_token_id)
+from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
+from .seq2seq_utils import seq2seq_loss, shift_tokens_right
 
 
 @dataclass
@@ -341,6 +327,7 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
         self.freeze_embeddings(freeze)
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: ``[start, y_1, ..., y_{T-1}]`` from labels ``[y_1, ..., y_T]`` (-100 -> pad)."""
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     @can_return_tuple
@@ -362,43 +349,12 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
         """input_ids ``(batch, source)``, decoder_input_ids ``(batch, target)`` -> logits ``(batch, target,
         vocab)``. ``decoder_attention_mask`` is accepted and unused: the decoder reads left to right, so target
         padding (always after the real tokens) cannot change earlier positions, and the loss ignores it."""
+        decoder_input_ids, past_key_values = self._check_inputs(decoder_input_ids, labels, past_key_values)
+        encoder_outputs = self._encode(input_ids, attention_mask, inputs_embeds, encoder_outputs, output_hidden_states)
+        logits, state, attentional, weights = self._decode(decoder_input_ids, encoder_outputs, attention_mask,
+                                                           past_key_values, scheduled=labels is not None)
+        loss = seq2seq_loss(logits, labels, kwargs.get("num_items_in_batch")) if labels is not None else None
         use_cache = use_cache if use_cache is not None else self.config.use_cache
-        if encoder_outputs is None:
-            encoder_outputs = self.encoder(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
-                                           output_hidden_states=output_hidden_states)
-        elif not isinstance(encoder_outputs, RecurrentSeq2SeqEncoderOutput):
-            fields = list(encoder_outputs)  # a to_tuple() drops None: re-insert a GRU / RNN's missing cell state
-            if len(fields) > 2 and isinstance(fields[2], (tuple, list)):
-                fields.insert(2, None)
-            encoder_outputs = RecurrentSeq2SeqEncoderOutput(*fields)
-        if decoder_input_ids is None:
-            if labels is None:
-                raise InputError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
-                                 "right, starting with decoder_start_token_id).")
-            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
-        if isinstance(past_key_values, Cache):  # generate() opens with an empty cache object; our cache is the state
-            if past_key_values.get_seq_length() > 0:
-                raise InputError("This model keeps its decoder state as past_key_values (a tuple of tensors), not "
-                                 f"a filled {type(past_key_values).__name__}.")
-            past_key_values = None
-        state = self.decoder.initial_state(encoder_outputs) if past_key_values is None else tuple(past_key_values)
-        memory = self.decoder.memory(encoder_outputs.last_hidden_state, attention_mask)
-
-        if self.training and labels is not None and self.config.teacher_forcing_ratio < 1.0:
-            logits, state, weights = self.scheduled_sampling(decoder_input_ids, memory, state)
-            attentional = None
-        else:
-            attentional, state, weights = self.decoder(self.get_decoder_input_embeddings()(decoder_input_ids),
-                                                       memory, state)
-            logits = self.lm_head(self.output_projection(attentional))
-
-        loss = None
-        if labels is not None:
-            num_items = kwargs.get("num_items_in_batch")
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.to(logits.device).flatten(),
-                                   ignore_index=-100, reduction="sum" if num_items is not None else "mean")
-            if num_items is not None:
-                loss = loss / torch.as_tensor(num_items, device=loss.device)
         return Seq2SeqLMOutput(
             loss=loss, logits=logits, past_key_values=state if use_cache else None,
             decoder_hidden_states=(attentional,) if output_hidden_states and attentional is not None else None,
@@ -406,6 +362,46 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states,
         )
+
+    def _check_inputs(self, decoder_input_ids: torch.LongTensor | None, labels: torch.LongTensor | None,
+                      past_key_values: State | Cache | None) -> tuple[torch.LongTensor, State | None]:
+        """The decoder inputs ``(batch, target)`` (from the labels when missing) and the state to resume from."""
+        if decoder_input_ids is None:
+            if labels is None:
+                raise InputError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
+                                 "right, starting with decoder_start_token_id).")
+            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+        return decoder_input_ids, state_from_cache(past_key_values)
+
+    def _encode(self, input_ids: torch.LongTensor | None, attention_mask: torch.Tensor | None,
+                inputs_embeds: torch.Tensor | None, encoder_outputs: RecurrentSeq2SeqEncoderOutput | tuple | None,
+                output_hidden_states: bool | None) -> RecurrentSeq2SeqEncoderOutput:
+        """Run the encoder over the source ``(batch, source)``, or take ``encoder_outputs`` (from ``generate()``,
+        or a tuple from ``return_dict=False``)."""
+        if encoder_outputs is None:
+            return self.encoder(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds,
+                                output_hidden_states=output_hidden_states)
+        if isinstance(encoder_outputs, RecurrentSeq2SeqEncoderOutput):
+            return encoder_outputs
+        fields = list(encoder_outputs)  # a to_tuple() drops None: re-insert a GRU / RNN's missing cell state
+        if len(fields) > 2 and isinstance(fields[2], (tuple, list)):
+            fields.insert(2, None)
+        return RecurrentSeq2SeqEncoderOutput(*fields)
+
+    def _decode(self, decoder_input_ids: torch.LongTensor, encoder_outputs: RecurrentSeq2SeqEncoderOutput,
+                attention_mask: torch.Tensor | None, past_key_values: State | None, scheduled: bool
+                ) -> tuple[torch.Tensor, State, torch.Tensor | None, torch.Tensor | None]:
+        """Logits ``(batch, target, vocab)``, the new state, the attentional states ``(batch, target, hidden)``
+        (None under scheduled sampling) and the attention weights ``(batch, target, source)``. ``scheduled``:
+        labels were given, so in training ``teacher_forcing_ratio < 1`` turns on scheduled sampling."""
+        state = self.decoder.initial_state(encoder_outputs) if past_key_values is None else tuple(past_key_values)
+        memory = self.decoder.memory(encoder_outputs.last_hidden_state, attention_mask)
+        if scheduled and self.training and self.config.teacher_forcing_ratio < 1.0:
+            logits, state, weights = self.scheduled_sampling(decoder_input_ids, memory, state)
+            return logits, state, None, weights
+        attentional, state, weights = self.decoder(self.get_decoder_input_embeddings()(decoder_input_ids),
+                                                   memory, state)
+        return self.lm_head(self.output_projection(attentional)), state, attentional, weights
 
     def scheduled_sampling(self, decoder_input_ids: torch.LongTensor, memory: AttentionMemory, state: State
                            ) -> tuple[torch.Tensor, State, torch.Tensor | None]:
@@ -422,10 +418,7 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             weights.append(step_weights)
         return torch.cat(logits, dim=1), state, None if weights[0] is None else torch.cat(weights, dim=1)
 
-    @staticmethod
-    def _reorder_cache(past_key_values: State, beam_idx: torch.LongTensor) -> State:
-        """Beam search: keep the states of the surviving beams (the batch is dim 1 of every state tensor)."""
-        return tuple(state.index_select(1, beam_idx.to(state.device)) for state in past_key_values)
+    _reorder_cache = staticmethod(reorder_state)   # beam search: keep the surviving beams' states
 
 
 __all__ = [

@@ -27,6 +27,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 from transformers import initialization as init
+from transformers.cache_utils import Cache
 from transformers.utils import ModelOutput
 
 from .configuration_recurrent import RNN_IMPLEMENTATIONS, check_cell, check_implementation
@@ -411,7 +412,28 @@ class Recurrent(nn.Module):
         return padded.gather(1, restore[..., None].expand_as(padded))
 
 
+def state_from_cache(past_key_values: State | Cache | None) -> State | None:
+    """The state a recurrent model resumes from, out of ``past_key_values``.
+
+    The recurrent state *is* the generation cache; ``generate()`` opens with an empty ``Cache`` object, which here
+    means "no state yet" (``None``). A state tuple passes through; a filled ``Cache`` is a mistake and says so.
+    """
+    if isinstance(past_key_values, Cache):
+        if past_key_values.get_seq_length() > 0:
+            raise InputError("Recurrent models keep their state as past_key_values (a tuple of tensors), "
+                             f"not a filled {type(past_key_values).__name__}.")
+        return None
+    return past_key_values
+
+
+def reorder_state(past_key_values: State, beam_idx: torch.LongTensor) -> State:
+    """Beam search (a model's ``_reorder_cache``): keep the states of the surviving beams. The batch is dim 1 of
+    every state tensor (``(layers * directions, batch, hidden)``, or a decoder's extra ``(1, batch, hidden)``);
+    ``beam_idx`` is ``(batch * beams,)``."""
+    return tuple(state.index_select(1, beam_idx.to(state.device)) for state in past_key_values)
+
+
 __all__ = [
     "CELLS", "GRUCell", "LSTMCell", "RNNCell", "RNN_IMPLEMENTATIONS", "Recurrent", "RecurrentCell",
-    "RecurrentOutput", "check_cell", "check_implementation",
+    "RecurrentOutput", "check_cell", "check_implementation", "reorder_state", "state_from_cache",
 ]

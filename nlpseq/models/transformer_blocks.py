@@ -7,8 +7,10 @@ A block is the seeds' diagram, with an optional cross-attention sub-layer for en
 
     SubLayer = self-attention -> [cross-attention over the encoder output] -> FFN(x) = act(x W_1 + b_1) W_2 + b_2
 
-Encoder (bidirectional), decoder (causal) and encoder-decoder models are built from these pieces only. Their
-shared config fields are ``TransformerConfig`` in ``configuration_transformer.py`` (torch-free; re-exported here).
+Encoder (bidirectional), decoder (causal) and encoder-decoder models are built from these pieces only, and all of
+them prepare their inputs in one place, ``TransformerStack.forward``: ids or embeddings, the length check, position
+ids, masks, cache. Their shared config fields are ``TransformerConfig`` in ``configuration_transformer.py``
+(torch-free; re-exported here).
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 from transformers.activations import ACT2FN
-from transformers.cache_utils import Cache
+from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
 from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import (
+    BaseModelOutput,
+    BaseModelOutputWithPast,
+    BaseModelOutputWithPastAndCrossAttentions,
+)
 
-from .attention import MultiHeadAttention
+from .attention import MultiHeadAttention, check_attention_implementation, make_attention_mask
 from .configuration_transformer import NORM_POSITIONS, TransformerConfig  # noqa: F401  (NORM_POSITIONS: its old home)
 from .errors import InputError
 from .positions import RotaryEmbedding, SinusoidalPositionalEmbedding
@@ -170,14 +177,40 @@ class TransformerBlock(GradientCheckpointingLayer):
         return hidden_states, self_weights, cross_weights
 
 
+def resolve_output_flags(config: TransformerConfig, output_attentions: bool | None,
+                         output_hidden_states: bool | None) -> tuple[bool, bool]:
+    """``output_attentions`` / ``output_hidden_states`` as passed, else the config's defaults."""
+    return (bool(output_attentions if output_attentions is not None else config.output_attentions),
+            bool(output_hidden_states if output_hidden_states is not None else config.output_hidden_states))
+
+
 class TransformerStack(nn.Module):
-    """Embeddings -> N blocks -> final LayerNorm (pre-norm only); collects hidden states and attention maps."""
+    """Embeddings -> N blocks -> final LayerNorm (pre-norm only): the one input path of every nlpseq Transformer.
+
+    ``forward`` takes token ids (or embeddings) and a 2D padding mask and does the whole preparation once, for the
+    encoder (bidirectional), the decoder (causal, KV cache) and both stacks of the encoder-decoder (the decoder's
+    with cross-attention over ``encoder_hidden_states``): the length check against ``max_position_embeddings``
+    (past included), position ids, the 4D masks, the embeddings, the blocks, the final norm, the cache, and the
+    collected hidden states and attention maps.
+
+    Every model *has* its stacks (``EncoderModel.encoder``, ``DecoderModel.decoder``,
+    ``TransformerSeq2SeqModel.encoder`` / ``.decoder``); none *is* one. A ``PreTrainedModel`` cannot be a stack
+    without moving its parameters from ``model.encoder.*`` / ``model.decoder.*`` (the names checkpoints and the
+    GPT-2 / BERT / Marian conversions use), and the encoder-decoder's two stacks differ from the others only in
+    constructor arguments, so a subclass would add nothing.
+    """
+
+    main_input_name = "input_ids"
 
     def __init__(self, config: TransformerConfig, is_causal: bool, has_cross_attention: bool = False,
-                 num_layers: int | None = None):
-        """``num_layers`` defaults to ``config.num_hidden_layers`` (encoder-decoder models size each stack)."""
+                 num_layers: int | None = None, positions_follow_mask: bool = True):
+        """``num_layers`` defaults to ``config.num_hidden_layers`` (encoder-decoder models size each stack).
+        ``positions_follow_mask=False`` counts positions from the first token whatever the mask (BERT's rule)."""
         super().__init__()
         self.config = config
+        self.is_causal = is_causal
+        self.has_cross_attention = has_cross_attention
+        self.positions_follow_mask = positions_follow_mask
         self.embeddings = TransformerEmbeddings(config)
         self.rotary = (
             RotaryEmbedding(config.hidden_size // config.num_attention_heads, config.rope_theta)
@@ -193,19 +226,90 @@ class TransformerStack(nn.Module):
 
     def forward(
         self,
-        hidden_states: torch.Tensor,
-        attention_mask: torch.Tensor | None,
-        position_ids: torch.Tensor,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         past_key_values: Cache | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> tuple[torch.Tensor, tuple | None, tuple | None, tuple | None]:
-        """Embedded input ``(batch, seq, hidden)`` and 4D masks -> (last hidden, all hidden, self, cross maps).
+        use_cache: bool = False,
+        output_attentions: bool | None = False,
+        output_hidden_states: bool | None = False,
+        **kwargs,
+    ) -> BaseModelOutput | BaseModelOutputWithPast | BaseModelOutputWithPastAndCrossAttentions:
+        """input_ids ``(batch, seq)`` or inputs_embeds ``(batch, seq, hidden)`` -> ``(batch, seq, hidden)``.
 
-        ``all hidden`` holds the embeddings and each block's output; the last entry is after the final norm.
+        attention_mask ``(batch, past + seq)``: 1 for real tokens, 0 for padding. encoder_hidden_states ``(batch,
+        source, hidden)`` and encoder_attention_mask ``(batch, source)`` feed the cross-attention. A causal stack
+        with ``use_cache`` starts a cache when ``past_key_values`` is None and returns it. The output is
+        ``BaseModelOutput`` (bidirectional), ``BaseModelOutputWithPast`` (causal) or
+        ``BaseModelOutputWithPastAndCrossAttentions`` (cross-attention); ``hidden_states`` holds the embeddings
+        and each block's output, the last entry after the final norm. ``generate()`` calls an encoder stack
+        directly (with ``return_dict``, which is ignored: the output is always a ``ModelOutput``).
         """
+        output_attentions, output_hidden_states = bool(output_attentions), bool(output_hidden_states)
+        check_attention_implementation(self.config, output_attentions)
+        past_key_values = self._cache(past_key_values, use_cache)
+        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        hidden_states, position_ids = self._embed(input_ids, inputs_embeds, attention_mask, position_ids,
+                                                  token_type_ids, past_length)
+        length = hidden_states.shape[1]
+        self_mask = make_attention_mask(attention_mask, length, past_length, is_causal=self.is_causal)
+        cross_mask = None
+        if encoder_hidden_states is not None:
+            cross_mask = make_attention_mask(encoder_attention_mask, length, encoder_hidden_states.shape[1] - length)
+        hidden_states, all_hidden, all_self, all_cross = self._blocks(
+            hidden_states, self_mask, position_ids, encoder_hidden_states, cross_mask, past_key_values,
+            output_attentions, output_hidden_states,
+        )
+        return self._output(hidden_states, past_key_values, all_hidden, all_self, all_cross)
+
+    def _cache(self, past_key_values: Cache | None, use_cache: bool) -> Cache | None:
+        """The cache the blocks fill: None without ``use_cache``, when bidirectional, or under activation
+        checkpointing in training (the backward replay would append to it twice); a new one if none was passed."""
+        if self.has_cross_attention and past_key_values is not None \
+                and not isinstance(past_key_values, EncoderDecoderCache):
+            raise InputError(f"past_key_values must be an EncoderDecoderCache (self- and cross-attention halves), "
+                             f"got {type(past_key_values).__name__}; pass None to start a new one.")
+        if not use_cache or not self.is_causal or (
+                self.training and any(layer.gradient_checkpointing for layer in self.layers)):
+            return None
+        if past_key_values is not None:
+            return past_key_values
+        if self.has_cross_attention:
+            return EncoderDecoderCache(DynamicCache(), DynamicCache())
+        return DynamicCache(config=self.config)
+
+    def _embed(self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None,
+               attention_mask: torch.Tensor | None, position_ids: torch.Tensor | None,
+               token_type_ids: torch.Tensor | None, past_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checked inputs -> embeddings ``(batch, seq, hidden)`` and the position ids ``(batch or 1, seq)`` used."""
+        if (input_ids is None) == (inputs_embeds is None):
+            hint = (" (for the decoder: decoder_input_ids, decoder_inputs_embeds, or labels to build them from)"
+                    if self.config.is_encoder_decoder else "")
+            raise InputError(f"Pass exactly one of input_ids or inputs_embeds{hint}.")
+        reference = input_ids if input_ids is not None else inputs_embeds
+        length = reference.shape[1]
+        check_sequence_length(self.config, past_length + length)
+        if position_ids is None:
+            mask = attention_mask if self.positions_follow_mask else None
+            position_ids = positions_from_mask(mask, past_length, length, reference.device)
+        return self.embeddings(input_ids, position_ids, inputs_embeds, token_type_ids), position_ids
+
+    def _blocks(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        position_ids: torch.Tensor,
+        encoder_hidden_states: torch.Tensor | None,
+        encoder_attention_mask: torch.Tensor | None,
+        past_key_values: Cache | None,
+        output_attentions: bool,
+        output_hidden_states: bool,
+    ) -> tuple[torch.Tensor, tuple | None, tuple | None, tuple | None]:
+        """Embedded input ``(batch, seq, hidden)`` and 4D masks -> (last hidden, all hidden, self, cross maps)."""
         position_embeddings = self.rotary(position_ids, hidden_states.dtype) if self.rotary is not None else None
         all_hidden = (hidden_states,) if output_hidden_states else None
         all_self = () if output_attentions else None
@@ -227,6 +331,20 @@ class TransformerStack(nn.Module):
             if output_hidden_states:
                 all_hidden = all_hidden[:-1] + (hidden_states,)
         return hidden_states, all_hidden, all_self, all_cross
+
+    def _output(self, hidden_states: torch.Tensor, past_key_values: Cache | None, all_hidden: tuple | None,
+                all_self: tuple | None, all_cross: tuple | None
+                ) -> BaseModelOutput | BaseModelOutputWithPast | BaseModelOutputWithPastAndCrossAttentions:
+        """The output type transformers uses for this kind of stack (one object per call)."""
+        if self.has_cross_attention:
+            return BaseModelOutputWithPastAndCrossAttentions(
+                last_hidden_state=hidden_states, past_key_values=past_key_values, hidden_states=all_hidden,
+                attentions=all_self, cross_attentions=all_cross,
+            )
+        if self.is_causal:
+            return BaseModelOutputWithPast(last_hidden_state=hidden_states, past_key_values=past_key_values,
+                                           hidden_states=all_hidden, attentions=all_self)
+        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden, attentions=all_self)
 
 
 class TransformerPreTrainedModel(PreTrainedModel):
