@@ -125,6 +125,23 @@ def test_one_file_of_arguments_with_config_overrides(suffix, tmp_path):
     assert model.config.vocab_size == 400  # from the file's vocab_size
 
 
+@pytest.mark.parametrize("override", [None, "adaptive_softmax_cutoffs=null"])
+def test_a_large_word_vocabulary_gets_the_adaptive_softmax(override, tmp_path, monkeypatch, capsys):
+    """A causal LM over a word vocabulary of >= ADAPTIVE_SOFTMAX_MIN_VOCAB words (scaled down here to a tiny corpus)
+    gets the adaptive softmax and says so; `adaptive_softmax_cutoffs=null` keeps the full softmax."""
+    import nlpseq.training
+
+    monkeypatch.setattr(nlpseq.training, "ADAPTIVE_SOFTMAX_MIN_VOCAB", 300)
+    monkeypatch.setattr(nlpseq.training, "ADAPTIVE_SOFTMAX_CUTOFFS", (20, 100))
+    extra = ["--config_overrides", override] if override else []
+    _run(pretrain_clm, tmp_path, "--model_family", "recurrent", "--tokenizer_kind", "word", "--vocab_size", "0",
+         "--max_steps", "2", "--block_size", "32", *extra)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["vocab_size"] >= 300
+    assert config.get("adaptive_softmax_cutoffs") == (None if override else [20, 100])
+    assert ("adaptive softmax over the" in capsys.readouterr().out) == (override is None)
+
+
 def test_flags_after_an_arguments_file_override_it(tmp_path):
     """``recipe.py args.yaml --max_steps 3 --config_overrides ...``: the file's values, then the flags on top (a list
     inside --config_overrides keeps its commas)."""

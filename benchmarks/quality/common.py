@@ -60,7 +60,7 @@ def record(name: str, title: str, rows: list[dict], command: str, notes: str = "
     """
     for r in rows:
         better = r["value"] >= r["goal"] if r.get("higher_is_better", True) else r["value"] <= r["goal"]
-        r["met"] = bool(better)
+        r.setdefault("met", bool(better))  # a time-to-quality row sets its own
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     payload = {"name": name, "title": title, "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
                "torch": torch.__version__, "command": command, "notes": notes, "rows": rows}

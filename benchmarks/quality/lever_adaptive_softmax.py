@@ -28,7 +28,8 @@ def main() -> None:
     data_dir = sys.argv[sys.argv.index("--data_dir") + 1] if "--data_dir" in sys.argv else str(common.DEFAULT_DATA)
     path, values = argument_file(run, common.Path(data_dir))
     overrides = ",".join(filter(None, [values.get("config_overrides"),
-                                       f"adaptive_softmax_cutoffs=[{cutoffs}]" if cutoffs != "none" else ""]))
+                                       f"adaptive_softmax_cutoffs=[{cutoffs}]" if cutoffs != "none" else
+                                       "adaptive_softmax_cutoffs=null"]))
     load0 = os.getloadavg()
     r = pretrain_clm.main([str(path), "--output_dir", tempfile.mkdtemp(), "--max_steps", "100000",
                            "--lr_scheduler_type", "constant_with_warmup", "--warmup_steps", "30", "--eval_strategy",
