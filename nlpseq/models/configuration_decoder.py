@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .configuration_lm import check_adaptive_softmax
+from .configuration_checks import check_adaptive_softmax
 from .configuration_transformer import TransformerConfig
 
 

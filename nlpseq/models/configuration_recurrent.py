@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from .configuration_lm import check_adaptive_softmax
+from .configuration_checks import check_adaptive_softmax
 from .errors import ConfigurationError
 
 RNN_CELLS = ("rnn", "lstm", "gru")
