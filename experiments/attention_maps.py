@@ -1,7 +1,7 @@
-"""The seeds' attention and position claims, on "The cat sat on the mat.".
+"""The textbook attention and position claims, on "The cat sat on the mat.".
 
 1. Attention maps: a small GPT-style decoder (characters, rotary positions) is trained briefly on the built-in
-   ``stdlib-docs`` corpus, then run on the seeds' sentence with ``output_attentions=True`` (eager attention).
+   ``stdlib-docs`` corpus, then run on the textbook sentence with ``output_attentions=True`` (eager attention).
    Characters and rotary positions because they leave the unigram plateau within the time budget: a 1000-token
    BPE model with sinusoidal positions was still at it after 800 steps (validation loss 5.94, all heads near
    uniform).
@@ -175,7 +175,7 @@ def run() -> dict:
     uniform = sum(1 / i for i in range(2, ids.shape[1] + 1)) / (ids.shape[1] - 1)   # a uniform causal head
     uniform_text = sum(1 / i for i in range(2, BLOCK + 1)) / (BLOCK - 1)
     stronger = int(((subject_lift >= 1.5) & (subject_lift > article_lift)).sum())
-    seeds = (f'"sat" attends to "cat" at >= 1.5x the share of a uniform causal head and more than to "The" in '
+    claim = (f'"sat" attends to "cat" at >= 1.5x the share of a uniform causal head and more than to "The" in '
              f"{stronger} of {subject.numel()} heads (mean {subject.mean():.2f} vs {article.mean():.2f}, i.e. "
              f"{subject_lift.mean():.1f}x vs {article_lift.mean():.1f}x the uniform share; words summed over their "
              'characters). A causal model can only show the link from "sat" back to "cat", not "cat" -> "sat".')
@@ -193,12 +193,12 @@ sentence and {uniform_text:.2f} on the held-out text; "word start" = the first c
 |---|---|{"---|" * 2 * len(PATTERNS)}---|
 {rows}
 
-**Verdict: {word}** (sinusoidal properties {'hold' if positions_hold else 'fail'}; the seeds' "cat" - "sat"
+**Verdict: {word}** (sinusoidal properties {'hold' if positions_hold else 'fail'}; the textbook "cat" - "sat"
 link {'is' if link_holds else 'is not'} the majority pattern). After {STEPS} steps (validation loss {loss:.2f},
 perplexity {math.exp(loss):.1f} over {len(tokenizer)} character tokens) the heads specialise on held-out
 text: {counts} (role = the dominant pattern when it holds >= {ROLE_MASS} of the mass, i.e.
 {ROLE_MASS / uniform_text:.0f}x a uniform head's; these are the maps of a tiny character-level language model).
-The seeds' example: {seeds}
+The textbook example: {claim}
 Sinusoidal positions (library table, d = {PE_WIDTH}, positions 0..{PE_LENGTH - 1}): PE(pos + k) = R_k PE(pos)
 with one block-diagonal rotation R_k for all pos, max error {', '.join(f'k={k}: {e:.1e}' for k, e in err.items())}
 (float32 table). PE(pos) . PE(pos + k) varies by at most {pe['dot_spread_over_pos']:.1e} across pos for any k

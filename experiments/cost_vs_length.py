@@ -1,9 +1,9 @@
-"""The seeds' cost claims: recurrence is O(T) in time and memory per sequence but sequential; self-attention
+"""The textbook cost claims: recurrence is O(T) in time and memory per sequence but sequential; self-attention
 is O(T^2) but parallel. Measured per training step (forward + backward) for an LSTM and a Transformer
 encoder layer stack of the same width, at T = 64 .. 4096.
 
 Memory is the bytes autograd saves for the backward pass (``torch.autograd.graph.saved_tensors_hooks``):
-deterministic, device-independent, and exactly the activation memory the seeds talk about. Attention runs
+deterministic, device-independent, and exactly the activation memory the textbooks talk about. Attention runs
 with our eager implementation, which stores the (T x T) weights; SDPA's fused kernels avoid storing them.
 """
 

@@ -1,4 +1,4 @@
-"""The seeds' long-term dependency claim: a plain RNN forgets what it saw k steps ago, LSTM/GRU gates hold it
+"""The textbook long-term dependency claim: a plain RNN forgets what it saw k steps ago, LSTM/GRU gates hold it
 longer, and self-attention reaches any position in one step, so its accuracy does not depend on k.
 
 Task: the built-in ``long-range`` corpus (the label is the one signal token placed exactly k steps before the
@@ -130,7 +130,7 @@ def run() -> dict:
 |---|---|{"---|" * len(DISTANCES)}---|
 {rows}
 
-The seeds claim (1) a plain RNN forgets a word ~10-20 steps back, (2) LSTM gates link words 50+ apart,
+The textbook claims (1) a plain RNN forgets a word ~10-20 steps back, (2) LSTM gates link words 50+ apart,
 (3) attention reaches any distance directly. **Verdict: {word}** ({sum(claims)} of 3 hold fully at this budget).
 Largest k with accuracy >= 0.9: {', '.join(f'{n} {k}' for n, k in reach.items())} (None = not even k = {first});
 chance is {chance:.3f}. (1) The RNN goes from {acc['RNN'][first]:.2f} at k = {first} to {acc['RNN'][last]:.2f} at

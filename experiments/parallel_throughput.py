@@ -1,4 +1,4 @@
-"""The seeds' parallelism claim: an RNN/LSTM must compute step t before step t+1 (T sequential steps per layer),
+"""The textbook parallelism claim: an RNN/LSTM must compute step t before step t+1 (T sequential steps per layer),
 while a Transformer layer processes all T positions in one batch of matrix products, so it trains
 "10-100x faster on GPU".
 

@@ -1,4 +1,4 @@
-"""The seeds' three representations, measured: bag of words (order-blind), one-hot (orthogonal: no notion of
+"""The three textbook representations, measured: bag of words (order-blind), one-hot (orthogonal: no notion of
 similarity), learned embeddings (Z = X E: dense, similar words close together).
 """
 

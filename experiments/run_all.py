@@ -20,7 +20,7 @@ PAGE = FIGURES.parent / "experiments.md"
 def collect() -> None:
     sections = [(FIGURES / f"{name}.md").read_text() for name in EXPERIMENTS if (FIGURES / f"{name}.md").is_file()]
     missing = [name for name in EXPERIMENTS if not (FIGURES / f"{name}.md").is_file()]
-    lines = ["# Experiments: the seeds' claims, measured", "",
+    lines = ["# Experiments: the textbook claims, measured", "",
              "Each section is written by `python -m experiments.<name>` (figure + verdict with the numbers).", ""]
     if missing:
         lines += ["Not run yet: " + ", ".join(f"`{m}`" for m in missing) + ".", ""]

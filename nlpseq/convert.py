@@ -33,7 +33,7 @@ Name map (``i`` = layer)::
     lm_head / final_logits_bias                lm_head.weight / lm_head.bias
 
 Marian is the 2017 design (post-norm, sinusoidal positions, scaled embeddings) except that it lays the sinusoid
-out as ``[sin ... | cos ...]`` halves where nlpseq (and the seeds) interleave ``sin, cos, sin, cos``. A
+out as ``[sin ... | cos ...]`` halves where nlpseq (like the 2017 paper's formula) interleaves ``sin, cos, sin, cos``. A
 Transformer does not care in which order the channels of its residual stream are listed, as long as every weight
 that reads the stream (columns of Q/K/V, FFN input, embeddings, output head) and every weight that writes it
 (rows of the attention output and FFN output, LayerNorm scales and shifts) uses the same order. So the conversion

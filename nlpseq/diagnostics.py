@@ -1,4 +1,4 @@
-"""Diagnostics that make the seeds' claims measurable: gradient flow through time, attention, embeddings.
+"""Diagnostics that make the textbook claims measurable: gradient flow through time, attention, embeddings.
 
 Each function takes a model (any nlpseq model, and most transformers models) and returns plain tensors;
 ``nlpseq.plotting`` draws them.

@@ -1,6 +1,6 @@
 """Text as vectors, from counting to embeddings: ``BagOfWords`` (counts / TF-IDF), ``OneHot``, ``Embeddings``.
 
-The seeds' progression, made into tools:
+The textbook progression, made into tools:
 
 * **bag of words** -- a document is its term-frequency vector ``x_d[t] = count(t, d)``, optionally
   ``tfidf(t, d) = tf(t, d) * idf(t)`` with ``idf(t) = ln((1 + n) / (1 + df(t))) + 1`` (smoothed) and each row

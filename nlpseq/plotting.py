@@ -140,7 +140,7 @@ def plot_attention_heads(attentions: tuple[torch.Tensor, ...] | torch.Tensor, to
 
 
 def plot_position_encoding(length: int = 64, hidden_size: int = 128, ax=None, title: str | None = None):
-    """The seeds' sinusoidal table ``PE(pos, 2i) = sin(pos / 10000^(2i/d))``, ``PE(pos, 2i+1) = cos(...)``.
+    """The sinusoidal table of 2017: ``PE(pos, 2i) = sin(pos / 10000^(2i/d))``, ``PE(pos, 2i+1) = cos(...)``.
 
     Returns:
         The matplotlib ``Figure`` (positions on y, channels on x).

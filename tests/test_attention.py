@@ -94,7 +94,7 @@ def test_bad_sizes_are_clear_errors():
         tiny(EncoderConfig, position_embedding_type="alibi")
 
 
-def test_sinusoidal_matches_the_seeds_formula():
+def test_sinusoidal_matches_the_paper_formula():
     d = 16
     table = sinusoidal_position_encoding(torch.arange(50)[None], d)[0]
     for pos in (0, 7, 49):

@@ -62,7 +62,7 @@ def test_binary_counts_and_padding(tiny_tokenizer):
 
 
 def test_order_blind(tiny_tokenizer):
-    """The seeds: a sentence and its shuffled words give the same vector, so the same logits."""
+    """The textbook example: a sentence and its shuffled words give the same vector, so the same logits."""
     model = BowForSequenceClassification(BowConfig(vocab_size=len(tiny_tokenizer), hidden_sizes=[8], num_labels=3))
     model.fit_idf(tiny_tokenizer(DOCS)["input_ids"])
     a = tiny_tokenizer(["the cat sat on the mat"], return_tensors="pt")

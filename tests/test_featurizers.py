@@ -111,7 +111,7 @@ def test_unicode_case_mapping_matches_python_lower():
 
 
 def test_order_blind():
-    """The seeds: "April is the cruelest month" and "the cruelest month is April" get the same vector."""
+    """The textbook example: "April is the cruelest month" and "the cruelest month is April" get the same vector."""
     bow = BagOfWords(weighting="tfidf").fit(DOCS)
     a, b = bow.transform(["April is the cruelest month", "the cruelest month is April"]).toarray()
     np.testing.assert_array_equal(a, b)

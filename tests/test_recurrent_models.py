@@ -226,7 +226,7 @@ def test_token_classifier_trains_saves_and_loads(long_range, tmp_path):
     check_round_trip(model, AutoModelForTokenClassification, batch, tmp_path)
 
 
-# --- the seeds' vanishing-gradient claim ------------------------------------------------------------------------
+# --- the textbook vanishing-gradient claim ------------------------------------------------------------------------
 
 def test_gradient_vanishes_through_rnn_but_not_lstm():
     """At init, on 200 steps, the gradient reaching step 1 is ~30 orders of magnitude smaller for the RNN."""

@@ -23,7 +23,7 @@ def _unit(weight: torch.Tensor) -> torch.Tensor:
 
 
 def test_neighbours_beat_random_words(trained):
-    """The seeds' claim: a word's nearest neighbours score far higher cosine than random words, and (the part an
+    """The textbook claim: a word's nearest neighbours score far higher cosine than random words, and (the part an
     untrained model fails, asserted below) words that occur together are closer than random pairs.
 
     The first loop checks ``most_similar`` itself: any embedding, even a random one, has neighbours well above

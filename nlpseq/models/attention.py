@@ -1,6 +1,6 @@
 """Scaled dot-product attention written out, and the multi-head attention module every Transformer shares.
 
-The seeds' equations, with ``X`` the layer input of shape ``(batch, seq, hidden)``::
+The textbook equations, with ``X`` the layer input of shape ``(batch, seq, hidden)``::
 
     Q = X W_Q,  K = X W_K,  V = X W_V                      (for cross-attention K and V come from another sequence)
     Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V      per head, d_k = hidden / heads

@@ -17,7 +17,7 @@ class RecurrentSeq2SeqConfig(PretrainedConfig):
     Args:
         cell: ``"lstm"`` (default), ``"gru"`` or ``"rnn"``, for both encoder and decoder.
         attention: ``"none"`` (the decoder sees the source only through the encoder's final state, the
-            bottleneck the seeds point out), ``"bahdanau"`` (additive, queried with the previous decoder state,
+            bottleneck the textbooks point out), ``"bahdanau"`` (additive, queried with the previous decoder state,
             context fed into the cell) or ``"luong"`` (multiplicative, queried with the current decoder state).
         luong_score: ``"general"`` (``h_t^T W_a h_s``) or ``"dot"`` (``h_t^T h_s``; needs the encoder's output
             width, ``2 * hidden_size`` when bidirectional, to equal ``hidden_size``).

@@ -1,7 +1,7 @@
 """RNN / LSTM / GRU models on the Hugging Face stack.
 
 ``RecurrentModel`` maps ``input_ids (batch, seq)`` to ``(batch, seq, num_directions * hidden)`` through token
-embeddings and a ``Recurrent`` stack. The heads are the seeds' set-ups:
+embeddings and a ``Recurrent`` stack. The heads are the textbook set-ups:
 
 - ``RecurrentForCausalLM`` (many-to-many, next token): ``y_t = softmax(V h_t + c)``, with ``generate()``; the
   recurrent state is the cache, so each new token costs one step instead of re-reading the prompt.

@@ -1,11 +1,11 @@
 """The recurrent encoder-decoder (sequence to sequence, Sutskever et al. 2014) with attention.
 
-The seeds' many-to-many case with unequal lengths: an encoder RNN reads the source ``x_1 .. x_S``, a decoder RNN
+The textbook many-to-many case with unequal lengths: an encoder RNN reads the source ``x_1 .. x_S``, a decoder RNN
 writes the target ``y_1 .. y_T`` one token at a time, starting from ``<s>`` and stopping at ``</s>``. Training
 feeds the gold previous token (teacher forcing); ``generate()`` feeds the model's own (greedy or beam search).
 
 Without attention the decoder sees the source only through the encoder's final state, one vector for the whole
-sentence: the bottleneck the seeds point out. Attention lets every decoder step look at all encoder outputs
+sentence: the bottleneck the textbooks point out. Attention lets every decoder step look at all encoder outputs
 ``h_1 .. h_S`` (``(batch, source, enc)``, ``enc = num_directions * hidden``)::
 
     a_t = softmax_s(score(q_t, h_s))       masked at source padding           (batch, target, source)

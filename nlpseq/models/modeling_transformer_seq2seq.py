@@ -1,4 +1,4 @@
-"""The encoder-decoder Transformer (Vaswani et al., 2017): the seeds' last step, cross-attention.
+"""The encoder-decoder Transformer (Vaswani et al., 2017): the last step of the textbook story, cross-attention.
 
 The encoder reads the whole source at once, the decoder writes the target one token at a time::
 

@@ -1,4 +1,4 @@
-"""Position encodings: sinusoidal (the 2017 paper and the seeds), learned absolute (BERT, GPT-2), rotary (RoFormer).
+"""Position encodings: sinusoidal (the 2017 paper), learned absolute (BERT, GPT-2), rotary (RoFormer).
 
 Attention alone is order-blind, so every token learns where it sits:
 
@@ -30,7 +30,7 @@ def inverse_frequencies(dim: int, base: float, device: torch.device | None = Non
 
 
 def sinusoidal_position_encoding(position_ids: torch.Tensor, dim: int, base: float = 10000.0) -> torch.Tensor:
-    """The seeds' table for arbitrary positions: ``(batch, seq)`` -> ``(batch, seq, dim)``, sin on even channels."""
+    """The 2017 paper's table for any positions: ``(batch, seq)`` -> ``(batch, seq, dim)``, sin on even channels."""
     angles = position_ids.float()[..., None] * inverse_frequencies(dim, base, position_ids.device)
     encoding = torch.stack((angles.sin(), angles.cos()), dim=-1)           # (batch, seq, dim/2, 2)
     return encoding.flatten(-2)[..., :dim]                                   # interleave: sin, cos, sin, cos ...

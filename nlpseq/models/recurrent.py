@@ -90,7 +90,7 @@ class RecurrentCell(nn.Module):
 class RNNCell(RecurrentCell):
     """Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
-    The seeds write it ``h_t = tanh(U x_t + W h_{t-1} + b)`` (``U = W_ih``, ``W = W_hh``, ``b = b_ih + b_hh``)
+    Textbooks write it ``h_t = tanh(U x_t + W h_{t-1} + b)`` (``U = W_ih``, ``W = W_hh``, ``b = b_ih + b_hh``)
     with the output ``y_t = V h_t + c`` left to the model's head. State: ``(h,)``.
     """
 
@@ -136,7 +136,7 @@ class GRUCell(RecurrentCell):
         h~_t = tanh(x_t W_in^T + b_in + r_t * (h_{t-1} W_hn^T + b_hn))    candidate
         h_t = z_t * h_{t-1} + (1 - z_t) * h~_t
 
-    The seeds write ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``: the same cell with ``z_seeds = 1 - z_torch``.
+    Many textbooks write ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``: the same cell with ``z_textbook = 1 - z_torch``.
     We keep torch's sign so ``torch.nn.GRU`` runs on our weights. State: ``(h,)``.
     """
 

@@ -1,6 +1,7 @@
 """The parts every nlpseq Transformer shares: embeddings, feed-forward, the block, the stack, the base class.
 
-A block is the seeds' diagram, with an optional cross-attention sub-layer for encoder-decoder models::
+A block is the diagram of Vaswani et al. (2017, Fig. 1), with an optional cross-attention sub-layer for
+encoder-decoder models::
 
     post-norm (2017 paper, BERT):  x = LayerNorm(x + Dropout(SubLayer(x)))
     pre-norm  (GPT-2):             x = x + Dropout(SubLayer(LayerNorm(x)))      (+ a final LayerNorm after the stack)
