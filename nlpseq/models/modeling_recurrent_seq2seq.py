@@ -39,6 +39,7 @@ from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
 from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
 from .seq2seq_utils import seq2seq_loss, shift_tokens_right
+from .speedups import Dropout
 
 
 @dataclass
@@ -121,7 +122,7 @@ class RecurrentSeq2SeqEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.recurrent = Recurrent(config.cell, config.embedding_size, config.hidden_size,
                                    num_layers=config.num_hidden_layers, bidirectional=config.bidirectional_encoder,
                                    dropout=config.dropout, implementation=config.rnn_implementation)
@@ -173,7 +174,7 @@ class RecurrentSeq2SeqDecoder(nn.Module):
         elif config.attention == "luong":
             self.attention = LuongAttention(hidden, encoder_size, config.luong_score)
         self.combine = nn.Linear(hidden + encoder_size, hidden) if self.attention is not None else None  # W_c
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         # Bahdanau's query and input feeding make step t depend on step t-1's attention: decode step by step.
         self.stepwise = config.attention == "bahdanau" or config.input_feeding
 

@@ -32,6 +32,8 @@ from transformers.utils import ModelOutput
 
 from .configuration_recurrent import RNN_IMPLEMENTATIONS, check_cell, check_implementation
 from .errors import ConfigurationError, InputError
+from .heads import init_normal
+from .speedups import dropout
 
 State = tuple[torch.Tensor, ...]
 
@@ -45,6 +47,7 @@ class RecurrentCell(nn.Module):
 
     num_gates: int = 1
     state_size: int = 1  # tensors in the state: (h,) or (h, c)
+    remember_gate: int | None = None  # the gate block whose bias_hh starts at 1 (the one that keeps the old state)
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
@@ -68,7 +71,11 @@ class RecurrentCell(nn.Module):
         init.copy_(self.bias_hh, self.initial_bias_hh())
 
     def initial_bias_hh(self) -> torch.Tensor:
-        return torch.zeros_like(self.bias_hh)
+        """Zeros, and 1 on the ``remember_gate`` block of ``hidden_size`` entries."""
+        bias = torch.zeros_like(self.bias_hh)
+        if self.remember_gate is not None:
+            bias[self.remember_gate * self.hidden_size : (self.remember_gate + 1) * self.hidden_size] = 1.0
+        return bias
 
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
         """``x W_ih^T + b_ih``: ``(..., input_size)`` -> ``(..., num_gates * hidden_size)``."""
@@ -114,11 +121,7 @@ class LSTMCell(RecurrentCell):
 
     num_gates = 4
     state_size = 2
-
-    def initial_bias_hh(self) -> torch.Tensor:
-        bias = torch.zeros_like(self.bias_hh)
-        bias[self.hidden_size : 2 * self.hidden_size] = 1.0
-        return bias
+    remember_gate = 1  # f, the forget gate
 
     def step(self, projected: torch.Tensor, state: State) -> State:
         h, c = state
@@ -141,11 +144,7 @@ class GRUCell(RecurrentCell):
     """
 
     num_gates = 3
-
-    def initial_bias_hh(self) -> torch.Tensor:
-        bias = torch.zeros_like(self.bias_hh)
-        bias[self.hidden_size : 2 * self.hidden_size] = 1.0  # update gate z: z = 1 keeps h_{t-1}
-        return bias
+    remember_gate = 1  # z, the update gate: z = 1 keeps h_{t-1}
 
     def step(self, projected: torch.Tensor, state: State) -> State:
         (h,) = state
@@ -162,15 +161,11 @@ TORCH_KERNELS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "g
 
 
 def init_recurrent_model_weights(module: nn.Module, std: float) -> None:
-    """The one init rule of every recurrent model (``_init_weights``): Normal(0, ``std``) embeddings and linear
-    weights, zero biases; recurrent cells use their own explicit init (``RecurrentCell.reset_parameters``)."""
-    if isinstance(module, nn.Linear):
-        init.normal_(module.weight, mean=0.0, std=std)
-        if module.bias is not None:
-            init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
-        init.normal_(module.weight, mean=0.0, std=std)
-    elif isinstance(module, RecurrentCell):
+    """The init rule of every recurrent model (``_init_weights``): every family's ``init_normal`` (Normal(0, ``std``)
+    embeddings and linear weights, zero biases); recurrent cells use their own explicit init
+    (``RecurrentCell.reset_parameters``)."""
+    init_normal(module, std)
+    if isinstance(module, RecurrentCell):
         module.reset_parameters()
 
 
@@ -342,7 +337,7 @@ class Recurrent(nn.Module):
     def _between_layers(self, output: torch.Tensor, layer: int) -> torch.Tensor:
         if layer == self.num_layers - 1:
             return output
-        return F.dropout(output, self.dropout, self.training)
+        return dropout(output, self.dropout, self.training)
 
     # --- fused: torch.nn.RNN / LSTM / GRU kernels on our parameters -------------------------------------------
 
