@@ -76,7 +76,6 @@ class BowVectorizer(nn.Module):
 class BowPreTrainedModel(PreTrainedModel):
     config_class = BowConfig
     base_model_prefix = "bow"
-    main_input_name = "input_ids"
 
     def _init_weights(self, module: nn.Module) -> None:
         init_normal(module, self.config.initializer_range)

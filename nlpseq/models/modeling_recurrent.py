@@ -37,7 +37,6 @@ from .speedups import Dropout
 class RecurrentPreTrainedModel(PreTrainedModel):
     config_class = RecurrentConfig
     base_model_prefix = "model"
-    main_input_name = "input_ids"
     _no_split_modules = ["Recurrent"]
 
     def _init_weights(self, module: nn.Module) -> None:

@@ -240,7 +240,6 @@ class RecurrentSeq2SeqDecoder(nn.Module):
 class RecurrentSeq2SeqPreTrainedModel(PreTrainedModel):
     config_class = RecurrentSeq2SeqConfig
     base_model_prefix = "model"
-    main_input_name = "input_ids"
 
     def _init_weights(self, module: nn.Module) -> None:
         init_recurrent_model_weights(module, self.config.initializer_range)
@@ -286,9 +285,6 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
 
     def get_decoder_input_embeddings(self) -> nn.Embedding:
         return self.decoder_embed_tokens if self.decoder_embed_tokens is not None else self.encoder.embed_tokens
-
-    def get_encoder(self, modality: str | None = None) -> RecurrentSeq2SeqEncoder:
-        return self.encoder
 
     def tie_weights(self, *args, **kwargs) -> None:
         """Tie as usual, then re-apply ``config.freeze_embeddings``: ``from_pretrained`` swaps in freshly loaded

@@ -42,7 +42,6 @@ class SkipGramModel(PreTrainedModel):
 
     config_class = SkipGramConfig
     base_model_prefix = "skipgram"
-    main_input_name = "input_ids"
 
     def __init__(self, config: SkipGramConfig):
         super().__init__(config)

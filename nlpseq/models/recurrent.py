@@ -33,7 +33,7 @@ from transformers.utils import ModelOutput
 from .configuration_recurrent import RNN_IMPLEMENTATIONS, check_cell, check_implementation
 from .errors import ConfigurationError, InputError
 from .heads import init_normal
-from .speedups import dropout
+from .speedups import Dropout
 
 State = tuple[torch.Tensor, ...]
 
@@ -210,6 +210,7 @@ class Recurrent(nn.Module):
             for layer in range(num_layers) for _ in range(self.num_directions)
         )
         self.state_size = self.cells[0].state_size
+        self.layer_dropout = Dropout(dropout)  # between layers; a fused multi-layer kernel applies torch's own
         self._kernels: dict[tuple[int, int], nn.RNNBase] = {}
 
     def extra_repr(self) -> str:
@@ -313,7 +314,7 @@ class Recurrent(nn.Module):
                 final.append(last)
             output = torch.cat(directions, dim=-1)
             layer_outputs.append(output)
-            layer_input = self._between_layers(output, layer)
+            layer_input = self.layer_dropout(output) if layer < self.num_layers - 1 else output
         new_state = tuple(torch.stack([last[i] for last in final]) for i in range(self.state_size))
         return output, new_state, tuple(layer_outputs) if output_layer_outputs else None
 
@@ -333,11 +334,6 @@ class Recurrent(nn.Module):
                 state = tuple(torch.where(real, new, old) for new, old in zip(new_state, state))
                 outputs[t] = torch.where(real, new_state[0], 0.0)
         return torch.stack(outputs, dim=1), state
-
-    def _between_layers(self, output: torch.Tensor, layer: int) -> torch.Tensor:
-        if layer == self.num_layers - 1:
-            return output
-        return dropout(output, self.dropout, self.training)
 
     # --- fused: torch.nn.RNN / LSTM / GRU kernels on our parameters -------------------------------------------
 
@@ -381,8 +377,9 @@ class Recurrent(nn.Module):
             else [(0, self.num_layers)]
         per_span_states, span_outputs = [], []
         for first, last in spans:
-            if first > 0:
-                sequence = self._dropout_packed(sequence, first - 1)
+            if first > 0:                                    # dropout between layers (on a packed sequence's data)
+                sequence = (sequence._replace(data=self.layer_dropout(sequence.data))
+                            if isinstance(sequence, PackedSequence) else self.layer_dropout(sequence))
             rows = slice(first * self.num_directions, last * self.num_directions)
             hx = tuple(s[rows] for s in state)
             kernel = self._kernel(self.input_size if first == 0 else self.output_size, last - first)
@@ -393,11 +390,6 @@ class Recurrent(nn.Module):
         outputs = tuple(self._unpack(out, length, restore if mask is not None else None) for out in span_outputs)
         new_state = tuple(torch.cat([s[i] for s in per_span_states]) for i in range(self.state_size))
         return outputs[-1], new_state, outputs if output_layer_outputs else None
-
-    def _dropout_packed(self, sequence: torch.Tensor | PackedSequence, layer: int) -> torch.Tensor | PackedSequence:
-        if isinstance(sequence, PackedSequence):
-            return sequence._replace(data=self._between_layers(sequence.data, layer))
-        return self._between_layers(sequence, layer)
 
     @staticmethod
     def _unpack(sequence: torch.Tensor | PackedSequence, length: int, restore: torch.Tensor | None) -> torch.Tensor:

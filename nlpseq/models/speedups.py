@@ -21,14 +21,6 @@ FUSE_MIN_ROWS = 64
 FUSE_MAX_ELEMENTS = 2**20
 
 
-def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
-    """``Dropout`` as a function, any shape in and out (the recurrent layer's dropout between stacked layers)."""
-    if not training or x.device.type != "cpu" or not 0.0 < p < 1.0:
-        return nn.functional.dropout(x, p, training)
-    mask = torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))                  # 0 or 1 / (1 - p)
-    return x * mask
-
-
 class Dropout(nn.Dropout):
     """Dropout (keep each element with probability ``1 - p``, scale the kept ones by ``1 / (1 - p)``) with a faster
     mask on CPU: torch's CPU kernel draws it with ``bernoulli_``; here one uniform draw becomes the mask in place,
@@ -36,7 +28,10 @@ class Dropout(nn.Dropout):
     tensor. Other devices run torch's own fused kernel. The one dropout module of every nlpseq family."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dropout(x, self.p, self.training)
+        if not self.training or x.device.type != "cpu" or not 0.0 < self.p < 1.0:
+            return super().forward(x)
+        mask = torch.rand_like(x).ge_(self.p).mul_(1.0 / (1.0 - self.p))    # 0 or 1 / (1 - p)
+        return x * mask
 
 
 def linear_projections(x: torch.Tensor, projections: Sequence[nn.Module]) -> tuple[torch.Tensor, ...]:
@@ -67,4 +62,4 @@ def activation(name: str) -> nn.Module:
     return ACT2FN[{"gelu_new": "gelu_pytorch_tanh"}.get(name, name)]
 
 
-__all__ = ["FUSE_MAX_ELEMENTS", "FUSE_MIN_ROWS", "Dropout", "activation", "dropout", "linear_projections"]
+__all__ = ["FUSE_MAX_ELEMENTS", "FUSE_MIN_ROWS", "Dropout", "activation", "linear_projections"]
