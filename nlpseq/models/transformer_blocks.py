@@ -284,17 +284,10 @@ class TransformerStack(nn.Module):
             position_ids = positions_from_mask(mask, past_length, length, reference.device)
         return self.embeddings(input_ids, position_ids, inputs_embeds, token_type_ids), position_ids
 
-    def _blocks(
-        self,
-        hidden_states: torch.Tensor,
-        attention_mask: torch.Tensor | None,
-        position_ids: torch.Tensor,
-        encoder_hidden_states: torch.Tensor | None,
-        encoder_attention_mask: torch.Tensor | None,
-        past_key_values: Cache | None,
-        output_attentions: bool,
-        output_hidden_states: bool,
-    ) -> tuple[torch.Tensor, tuple | None, tuple | None, tuple | None]:
+    def _blocks(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None, position_ids: torch.Tensor,
+                encoder_hidden_states: torch.Tensor | None, encoder_attention_mask: torch.Tensor | None,
+                past_key_values: Cache | None, output_attentions: bool, output_hidden_states: bool
+                ) -> tuple[torch.Tensor, tuple | None, tuple | None, tuple | None]:
         """Embedded input ``(batch, seq, hidden)`` and 4D masks -> (last hidden, all hidden, self, cross maps)."""
         position_embeddings = self.rotary(position_ids, hidden_states.dtype) if self.rotary is not None else None
         all_hidden = (hidden_states,) if output_hidden_states else None
