@@ -7,7 +7,7 @@ import torch
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
-import nlpseq.models.attention as attention_module
+import nlpseq.models.speedups as speedups
 from nlpseq.models.attention import MultiHeadAttention, eager_attention_forward, make_attention_mask
 from nlpseq.models.configuration_decoder import DecoderConfig
 from nlpseq.models.configuration_encoder import EncoderConfig
@@ -133,8 +133,8 @@ def test_fused_projection_equals_separate_products(monkeypatch, cross):
                         lambda i, w, b=None: calls.append(w.shape[0]) or original(i, w, b))
 
     def run(min_rows, max_elements):
-        monkeypatch.setattr(attention_module, "FUSE_MIN_ROWS", min_rows)
-        monkeypatch.setattr(attention_module, "FUSE_MAX_ELEMENTS", max_elements)
+        monkeypatch.setattr(speedups, "FUSE_MIN_ROWS", min_rows)
+        monkeypatch.setattr(speedups, "FUSE_MAX_ELEMENTS", max_elements)
         calls.clear()
         out = attention(x, key_value_states=memory)[0]
         grads = torch.autograd.grad(out.square().sum(), [x, *([memory] if cross else []), *attention.parameters()])

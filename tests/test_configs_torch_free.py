@@ -24,7 +24,7 @@ TRANSFORMERS_CONFIG_NAMES = {"PretrainedConfig", "PreTrainedConfig"}
 TRANSFORMERS_CONFIG_MODULES = {"transformers.configuration_utils"}
 #: sibling modules that are model code by name (their torch imports are caught anyway; this names them early)
 MODEL_SIDE_PREFIXES = ("modeling_", "transformer_blocks", "recurrent", "attention", "positions", "adaptive_softmax",
-                       "generation_checks", "heads", "seq2seq_utils")
+                       "generation_checks", "heads", "seq2seq_utils", "speedups")
 
 
 def import_time_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:

@@ -152,9 +152,9 @@ def test_trainer_mlm_on_stdlib_docs_beats_unigram_entropy(tmp_path):
 
 
 def test_cpu_dropout_keeps_with_probability_1_minus_p_and_rescales():
-    """The blocks' CPU dropout (a uniform draw and a comparison) is dropout: kept elements scaled by 1/(1-p),
+    """The models' CPU dropout (a uniform draw and a comparison) is dropout: kept elements scaled by 1/(1-p),
     dropped ones zero, about 1-p of them kept, the gradient through the same mask, identity in eval mode."""
-    from nlpseq.models.transformer_blocks import Dropout
+    from nlpseq.models.speedups import Dropout
 
     torch.manual_seed(0)
     dropout = Dropout(0.25)

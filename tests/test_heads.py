@@ -33,7 +33,8 @@ from nlpseq.models import (
     TransformerSeq2SeqForConditionalGeneration,
     TransformerSeq2SeqModel,
 )
-from nlpseq.models.heads import classifier_dropout
+from nlpseq.models.heads import classifier_dropout, init_normal
+from nlpseq.models.speedups import Dropout
 
 TOKENS = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2, num_labels=3)
 TRANSFORMER = dict(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
@@ -156,3 +157,26 @@ def test_token_losses_keep_their_reductions():
         mean = F.cross_entropy(out.logits.reshape(-1, 3), labels.reshape(-1), ignore_index=-100)
         torch.testing.assert_close(out.loss, mean)
         torch.testing.assert_close(with_count, mean * 7 / 14 if counted else mean)
+
+
+@pytest.mark.parametrize("case", CASES, ids=name)
+def test_every_family_uses_the_one_dropout_class(case):
+    """``speedups.Dropout`` (the faster CPU mask) is the only dropout module any family builds."""
+    dropouts = [module for module in build(case).modules() if isinstance(module, nn.Dropout)]
+    assert all(type(module) is Dropout for module in dropouts)
+    assert dropouts or case[0] is SkipGramModel                                 # every other family has some
+
+
+def test_init_normal_is_the_shared_rule_and_spares_loaded_tensors():
+    """Normal(0, std) weights, zero biases, unit LayerNorm; a tensor ``from_pretrained`` loaded (flagged
+    ``_is_hf_initialized``) keeps its values, as ``transformers.initialization`` promises."""
+    torch.manual_seed(0)
+    linear, table, norm = nn.Linear(64, 64), nn.Embedding(64, 64), nn.LayerNorm(8)
+    nn.init.constant_(norm.weight, 2.0)
+    table.weight._is_hf_initialized = True
+    loaded = table.weight.detach().clone()
+    for module in (linear, table, norm):
+        init_normal(module, 0.02)
+    assert abs(linear.weight.std().item() - 0.02) < 0.002 and torch.equal(linear.bias, torch.zeros(64))
+    assert torch.equal(table.weight, loaded)
+    assert torch.equal(norm.weight, torch.ones(8)) and torch.equal(norm.bias, torch.zeros(8))

@@ -46,7 +46,7 @@ def test_exported_folders_load_with_trust_remote_code(tmp_path):
         auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
         assert auto in auto_map and "AutoConfig" in auto_map
         assert {"attention.py", "positions.py", "transformer_blocks.py", "configuration_transformer.py",
-                "configuration_checks.py", "heads.py"} <= {p.name for p in folder.iterdir()}
+                "configuration_checks.py", "heads.py", "speedups.py"} <= {p.name for p in folder.iterdir()}
         models.append((model, folder))
         args += [str(folder), auto]
 

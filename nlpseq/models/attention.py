@@ -28,12 +28,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from .errors import ConfigurationError
 from .positions import apply_rotary_pos_emb
-
-#: fuse the Q/K/V products into one matrix multiply from this many input rows (batch x seq) on ...
-FUSE_MIN_ROWS = 64
-#: ... while the fused output has fewer elements than this (rows x 3 hidden; 4 MB in float32): beyond it each product is
-#: large enough on its own, and concatenating the weights and splitting the gradients costs more than it saves
-FUSE_MAX_ELEMENTS = 2**20
+from .speedups import linear_projections
 
 
 def eager_attention_forward(
@@ -150,25 +145,10 @@ class MultiHeadAttention(nn.Module):
         """``(batch, seq, hidden)`` -> ``(batch, heads, seq, head_dim)``."""
         return x.view(*x.shape[:-1], self.num_heads, self.head_dim).transpose(1, 2)
 
-    def _project(self, x: torch.Tensor, projections: tuple[nn.Linear, ...]) -> tuple[torch.Tensor, ...]:
-        """``x W + b`` for each projection, as heads ``(batch, heads, seq, head_dim)``.
-
-        ``[Q K V] = X [W_Q W_K W_V] + [b_Q b_K b_V]`` gives the same numbers as three separate products, but one
-        large matrix multiply is faster than three small ones (GPT-2 stores the weights fused for this reason;
-        we keep them separate so the parameters read like the equations and load from any checkpoint). Wrapped
-        projections (e.g. PEFT's LoRA layers) are called one by one so their own forward still runs, and so are
-        inputs where fusing does not pay: a generation step (too few rows: copying the weights together costs
-        more than it saves) and large batches (``FUSE_MAX_ELEMENTS``: each product already runs at full speed,
-        and the concatenation plus the gradient split in backward only add memory traffic).
-        """
-        rows = x.numel() // x.shape[-1]
-        fused_elements = rows * sum(p.weight.shape[0] for p in projections)
-        if (len(projections) == 1 or rows < FUSE_MIN_ROWS or fused_elements >= FUSE_MAX_ELEMENTS
-                or any(type(p) is not nn.Linear or p.bias is None for p in projections)):
-            return tuple(self._split_heads(p(x)) for p in projections)
-        weight = torch.cat([p.weight for p in projections])
-        bias = torch.cat([p.bias for p in projections])
-        return tuple(self._split_heads(y) for y in nn.functional.linear(x, weight, bias).chunk(len(projections), -1))
+    def _project(self, x: torch.Tensor, projections: tuple[nn.Module, ...]) -> tuple[torch.Tensor, ...]:
+        """``x W + b`` for each projection, as heads ``(batch, heads, seq, head_dim)``; ``linear_projections`` fuses
+        the products into one matrix multiply where that is faster."""
+        return tuple(self._split_heads(y) for y in linear_projections(x, projections))
 
     def _cross_key_values(self, key_value_states: torch.Tensor, past_key_values: Cache | None):
         cache = past_key_values.cross_attention_cache if isinstance(past_key_values, EncoderDecoderCache) else None
@@ -197,17 +177,13 @@ class MultiHeadAttention(nn.Module):
             query, key, value = self._project(hidden_states, (self.q_proj, self.k_proj, self.v_proj))
             if position_embeddings is not None:                              # rotary: rotate q and k
                 query, key = apply_rotary_pos_emb(query, key, *position_embeddings)
+            if isinstance(past_key_values, EncoderDecoderCache):
+                past_key_values = past_key_values.self_attention_cache
             if past_key_values is not None:
-                cache = past_key_values
-                if isinstance(cache, EncoderDecoderCache):
-                    cache = cache.self_attention_cache
-                key, value = cache.update(key, value, self.layer_idx)
+                key, value = past_key_values.update(key, value, self.layer_idx)
 
-        attention_interface = eager_attention_forward
-        if self.config._attn_implementation != "eager":
-            attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(
-                self.config._attn_implementation, eager_attention_forward
-            )
+        attention_interface = eager_attention_forward if self.config._attn_implementation == "eager" else \
+            ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation, eager_attention_forward)
         output, weights = attention_interface(
             self, query, key, value, attention_mask,
             scaling=self.scaling, dropout=self.dropout if self.training else 0.0, **kwargs,

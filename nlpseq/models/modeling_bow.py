@@ -23,13 +23,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
+from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.utils import can_return_tuple
 
 from .configuration_bow import BowConfig
 from .errors import DataError, DataTypeError, InputError
-from .heads import sequence_classification_loss
+from .heads import init_normal, sequence_classification_loss
+from .speedups import Dropout
 
 BIGRAM_HASH_PRIME = 116049371  # fastText's multiplier for hashing word n-grams
 
@@ -74,15 +76,11 @@ class BowVectorizer(nn.Module):
 class BowPreTrainedModel(PreTrainedModel):
     config_class = BowConfig
     base_model_prefix = "bow"
-    main_input_name = "input_ids"
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, BowVectorizer):
-            nn.init.ones_(module.idf)  # no idf fitted yet: plain term frequencies
+        init_normal(module, self.config.initializer_range)
+        if isinstance(module, BowVectorizer):
+            init.ones_(module.idf)  # no idf fitted yet: plain term frequencies
 
 
 class BowForSequenceClassification(BowPreTrainedModel):
@@ -100,10 +98,10 @@ class BowForSequenceClassification(BowPreTrainedModel):
         self.vectorizer = BowVectorizer(config)
         layers, width = [], self.vectorizer.width
         for hidden in config.hidden_sizes:
-            layers += [nn.Dropout(config.classifier_dropout), nn.Linear(width, hidden), ACT2FN[config.hidden_act]]
+            layers += [Dropout(config.classifier_dropout), nn.Linear(width, hidden), ACT2FN[config.hidden_act]]
             width = hidden
         self.mlp = nn.Sequential(*layers)
-        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.dropout = Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(width, config.num_labels)
         self.post_init()
 

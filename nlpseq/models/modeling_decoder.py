@@ -61,9 +61,8 @@ class DecoderModel(DecoderPreTrainedModel):
         **kwargs,
     ) -> BaseModelOutputWithPast | tuple:
         """input_ids ``(batch, seq)``; attention_mask ``(batch, past + seq)`` with 1 for real tokens."""
-        output_attentions, output_hidden_states = resolve_output_flags(
-            self.config, output_attentions, output_hidden_states
-        )
+        output_attentions, output_hidden_states = resolve_output_flags(self.config, output_attentions,
+                                                                       output_hidden_states)
         return self.decoder(
             input_ids, attention_mask, inputs_embeds, position_ids=position_ids, past_key_values=past_key_values,
             use_cache=use_cache if use_cache is not None else self.config.use_cache,

@@ -66,9 +66,8 @@ class EncoderModel(EncoderPreTrainedModel):
 
         Positions count from the first token (right padding, as BERT), unless ``position_ids`` are given.
         """
-        output_attentions, output_hidden_states = resolve_output_flags(
-            self.config, output_attentions, output_hidden_states
-        )
+        output_attentions, output_hidden_states = resolve_output_flags(self.config, output_attentions,
+                                                                       output_hidden_states)
         return self.encoder(
             input_ids, attention_mask, inputs_embeds, position_ids=position_ids, token_type_ids=token_type_ids,
             output_attentions=output_attentions, output_hidden_states=output_hidden_states,
@@ -221,9 +220,6 @@ class EncoderForTokenClassification(EncoderPreTrainedModel):
 
 
 __all__ = [
-    "EncoderForMaskedLM",
-    "EncoderForSequenceClassification",
-    "EncoderForTokenClassification",
-    "EncoderModel",
+    "EncoderForMaskedLM", "EncoderForSequenceClassification", "EncoderForTokenClassification", "EncoderModel",
     "EncoderPreTrainedModel",
 ]

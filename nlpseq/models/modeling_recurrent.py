@@ -31,12 +31,12 @@ from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
 from .heads import sequence_classification_loss, token_classification_loss
 from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
+from .speedups import Dropout
 
 
 class RecurrentPreTrainedModel(PreTrainedModel):
     config_class = RecurrentConfig
     base_model_prefix = "model"
-    main_input_name = "input_ids"
     _no_split_modules = ["Recurrent"]
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -45,22 +45,17 @@ class RecurrentPreTrainedModel(PreTrainedModel):
 
 class RecurrentModel(RecurrentPreTrainedModel):
     """Token embeddings -> dropout -> ``Recurrent`` stack -> dropout. Returns ``BaseModelOutputWithPast`` whose
-    ``past_key_values`` is the final recurrent state (layout in ``recurrent.py``) when ``use_cache``."""
+    ``past_key_values`` is the final recurrent state (layout in ``recurrent.py``) when ``use_cache``. The table is
+    ``embed_tokens``, where transformers' own ``get_input_embeddings`` / ``set_input_embeddings`` look first."""
 
     def __init__(self, config: RecurrentConfig):
         super().__init__(config)
         self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.recurrent = Recurrent(config.cell, config.embedding_size, config.hidden_size,
                                    num_layers=config.num_hidden_layers, bidirectional=config.bidirectional,
                                    dropout=config.dropout, implementation=config.rnn_implementation)
         self.post_init()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embed_tokens
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embed_tokens = value
 
     @can_return_tuple
     def forward(

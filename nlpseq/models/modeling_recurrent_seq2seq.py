@@ -39,6 +39,7 @@ from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
 from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
 from .seq2seq_utils import seq2seq_loss, shift_tokens_right
+from .speedups import Dropout
 
 
 @dataclass
@@ -121,7 +122,7 @@ class RecurrentSeq2SeqEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.embed_tokens = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.recurrent = Recurrent(config.cell, config.embedding_size, config.hidden_size,
                                    num_layers=config.num_hidden_layers, bidirectional=config.bidirectional_encoder,
                                    dropout=config.dropout, implementation=config.rnn_implementation)
@@ -173,7 +174,7 @@ class RecurrentSeq2SeqDecoder(nn.Module):
         elif config.attention == "luong":
             self.attention = LuongAttention(hidden, encoder_size, config.luong_score)
         self.combine = nn.Linear(hidden + encoder_size, hidden) if self.attention is not None else None  # W_c
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         # Bahdanau's query and input feeding make step t depend on step t-1's attention: decode step by step.
         self.stepwise = config.attention == "bahdanau" or config.input_feeding
 
@@ -239,7 +240,6 @@ class RecurrentSeq2SeqDecoder(nn.Module):
 class RecurrentSeq2SeqPreTrainedModel(PreTrainedModel):
     config_class = RecurrentSeq2SeqConfig
     base_model_prefix = "model"
-    main_input_name = "input_ids"
 
     def _init_weights(self, module: nn.Module) -> None:
         init_recurrent_model_weights(module, self.config.initializer_range)
@@ -285,9 +285,6 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
 
     def get_decoder_input_embeddings(self) -> nn.Embedding:
         return self.decoder_embed_tokens if self.decoder_embed_tokens is not None else self.encoder.embed_tokens
-
-    def get_encoder(self, modality: str | None = None) -> RecurrentSeq2SeqEncoder:
-        return self.encoder
 
     def tie_weights(self, *args, **kwargs) -> None:
         """Tie as usual, then re-apply ``config.freeze_embeddings``: ``from_pretrained`` swaps in freshly loaded

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
+from transformers import initialization as init
 from transformers.utils import ModelOutput, can_return_tuple
 
 from .configuration_skipgram import SkipGramConfig
@@ -41,7 +42,6 @@ class SkipGramModel(PreTrainedModel):
 
     config_class = SkipGramConfig
     base_model_prefix = "skipgram"
-    main_input_name = "input_ids"
 
     def __init__(self, config: SkipGramConfig):
         super().__init__(config)
@@ -53,15 +53,9 @@ class SkipGramModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         if module is self.embed_tokens:
             bound = self.config.initializer_range / self.config.hidden_size
-            nn.init.uniform_(module.weight, -bound, bound)
+            init.uniform_(module.weight, -bound, bound)
         elif module is self.context_embeddings:
-            nn.init.zeros_(module.weight)
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embed_tokens
-
-    def set_input_embeddings(self, value: nn.Embedding) -> None:
-        self.embed_tokens = value
+            init.zeros_(module.weight)
 
     @torch.no_grad()
     def set_noise_distribution(self, counts: torch.Tensor) -> None:

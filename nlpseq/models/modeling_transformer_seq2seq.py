@@ -86,9 +86,8 @@ class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
         (batch, tgt)`` -> decoder states ``(batch, tgt, hidden)``. attention_mask ``(batch, src)`` masks source
         padding (in the encoder and in cross-attention), decoder_attention_mask ``(batch, past + tgt)`` the
         target's; ``past_key_values`` is an ``EncoderDecoderCache``."""
-        output_attentions, output_hidden_states = resolve_output_flags(
-            self.config, output_attentions, output_hidden_states
-        )
+        output_attentions, output_hidden_states = resolve_output_flags(self.config, output_attentions,
+                                                                       output_hidden_states)
         if encoder_outputs is None:
             encoder_outputs = self.encoder(input_ids, attention_mask, inputs_embeds,
                                            output_attentions=output_attentions,
@@ -180,8 +179,6 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
 
 
 __all__ = [
-    "TransformerSeq2SeqForConditionalGeneration",
-    "TransformerSeq2SeqModel",
-    "TransformerSeq2SeqPreTrainedModel",
+    "TransformerSeq2SeqForConditionalGeneration", "TransformerSeq2SeqModel", "TransformerSeq2SeqPreTrainedModel",
     "seq2seq_loss",
 ]

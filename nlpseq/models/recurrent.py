@@ -32,6 +32,8 @@ from transformers.utils import ModelOutput
 
 from .configuration_recurrent import RNN_IMPLEMENTATIONS, check_cell, check_implementation
 from .errors import ConfigurationError, InputError
+from .heads import init_normal
+from .speedups import Dropout
 
 State = tuple[torch.Tensor, ...]
 
@@ -45,6 +47,7 @@ class RecurrentCell(nn.Module):
 
     num_gates: int = 1
     state_size: int = 1  # tensors in the state: (h,) or (h, c)
+    remember_gate: int | None = None  # the gate block whose bias_hh starts at 1 (the one that keeps the old state)
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
@@ -68,7 +71,11 @@ class RecurrentCell(nn.Module):
         init.copy_(self.bias_hh, self.initial_bias_hh())
 
     def initial_bias_hh(self) -> torch.Tensor:
-        return torch.zeros_like(self.bias_hh)
+        """Zeros, and 1 on the ``remember_gate`` block of ``hidden_size`` entries."""
+        bias = torch.zeros_like(self.bias_hh)
+        if self.remember_gate is not None:
+            bias[self.remember_gate * self.hidden_size : (self.remember_gate + 1) * self.hidden_size] = 1.0
+        return bias
 
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
         """``x W_ih^T + b_ih``: ``(..., input_size)`` -> ``(..., num_gates * hidden_size)``."""
@@ -114,11 +121,7 @@ class LSTMCell(RecurrentCell):
 
     num_gates = 4
     state_size = 2
-
-    def initial_bias_hh(self) -> torch.Tensor:
-        bias = torch.zeros_like(self.bias_hh)
-        bias[self.hidden_size : 2 * self.hidden_size] = 1.0
-        return bias
+    remember_gate = 1  # f, the forget gate
 
     def step(self, projected: torch.Tensor, state: State) -> State:
         h, c = state
@@ -141,11 +144,7 @@ class GRUCell(RecurrentCell):
     """
 
     num_gates = 3
-
-    def initial_bias_hh(self) -> torch.Tensor:
-        bias = torch.zeros_like(self.bias_hh)
-        bias[self.hidden_size : 2 * self.hidden_size] = 1.0  # update gate z: z = 1 keeps h_{t-1}
-        return bias
+    remember_gate = 1  # z, the update gate: z = 1 keeps h_{t-1}
 
     def step(self, projected: torch.Tensor, state: State) -> State:
         (h,) = state
@@ -162,15 +161,11 @@ TORCH_KERNELS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "g
 
 
 def init_recurrent_model_weights(module: nn.Module, std: float) -> None:
-    """The one init rule of every recurrent model (``_init_weights``): Normal(0, ``std``) embeddings and linear
-    weights, zero biases; recurrent cells use their own explicit init (``RecurrentCell.reset_parameters``)."""
-    if isinstance(module, nn.Linear):
-        init.normal_(module.weight, mean=0.0, std=std)
-        if module.bias is not None:
-            init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
-        init.normal_(module.weight, mean=0.0, std=std)
-    elif isinstance(module, RecurrentCell):
+    """The init rule of every recurrent model (``_init_weights``): every family's ``init_normal`` (Normal(0, ``std``)
+    embeddings and linear weights, zero biases); recurrent cells use their own explicit init
+    (``RecurrentCell.reset_parameters``)."""
+    init_normal(module, std)
+    if isinstance(module, RecurrentCell):
         module.reset_parameters()
 
 
@@ -215,6 +210,7 @@ class Recurrent(nn.Module):
             for layer in range(num_layers) for _ in range(self.num_directions)
         )
         self.state_size = self.cells[0].state_size
+        self.layer_dropout = Dropout(dropout)  # between layers; a fused multi-layer kernel applies torch's own
         self._kernels: dict[tuple[int, int], nn.RNNBase] = {}
 
     def extra_repr(self) -> str:
@@ -318,7 +314,7 @@ class Recurrent(nn.Module):
                 final.append(last)
             output = torch.cat(directions, dim=-1)
             layer_outputs.append(output)
-            layer_input = self._between_layers(output, layer)
+            layer_input = self.layer_dropout(output) if layer < self.num_layers - 1 else output
         new_state = tuple(torch.stack([last[i] for last in final]) for i in range(self.state_size))
         return output, new_state, tuple(layer_outputs) if output_layer_outputs else None
 
@@ -338,11 +334,6 @@ class Recurrent(nn.Module):
                 state = tuple(torch.where(real, new, old) for new, old in zip(new_state, state))
                 outputs[t] = torch.where(real, new_state[0], 0.0)
         return torch.stack(outputs, dim=1), state
-
-    def _between_layers(self, output: torch.Tensor, layer: int) -> torch.Tensor:
-        if layer == self.num_layers - 1:
-            return output
-        return F.dropout(output, self.dropout, self.training)
 
     # --- fused: torch.nn.RNN / LSTM / GRU kernels on our parameters -------------------------------------------
 
@@ -386,8 +377,9 @@ class Recurrent(nn.Module):
             else [(0, self.num_layers)]
         per_span_states, span_outputs = [], []
         for first, last in spans:
-            if first > 0:
-                sequence = self._dropout_packed(sequence, first - 1)
+            if first > 0:                                    # dropout between layers (on a packed sequence's data)
+                sequence = (sequence._replace(data=self.layer_dropout(sequence.data))
+                            if isinstance(sequence, PackedSequence) else self.layer_dropout(sequence))
             rows = slice(first * self.num_directions, last * self.num_directions)
             hx = tuple(s[rows] for s in state)
             kernel = self._kernel(self.input_size if first == 0 else self.output_size, last - first)
@@ -398,11 +390,6 @@ class Recurrent(nn.Module):
         outputs = tuple(self._unpack(out, length, restore if mask is not None else None) for out in span_outputs)
         new_state = tuple(torch.cat([s[i] for s in per_span_states]) for i in range(self.state_size))
         return outputs[-1], new_state, outputs if output_layer_outputs else None
-
-    def _dropout_packed(self, sequence: torch.Tensor | PackedSequence, layer: int) -> torch.Tensor | PackedSequence:
-        if isinstance(sequence, PackedSequence):
-            return sequence._replace(data=self._between_layers(sequence.data, layer))
-        return self._between_layers(sequence, layer)
 
     @staticmethod
     def _unpack(sequence: torch.Tensor | PackedSequence, length: int, restore: torch.Tensor | None) -> torch.Tensor:
