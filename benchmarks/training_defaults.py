@@ -55,13 +55,20 @@ TRAINER_DEFAULTS = ["--learning_rate", "5e-5", "--per_device_train_batch_size", 
                     "--label_smoothing_factor", "0"]
 
 
+def uniform_loss(recipe, output_dir) -> float:
+    """ln(number of outcomes) of the model a ``recipe`` run saved in ``output_dir``: its labels (classification) or
+    its output vocabulary (the language models; translation's target side). The loss of a uniform guess: chance."""
+    config = json.loads((Path(output_dir) / "config.json").read_text())
+    vocabulary = config.get("decoder_vocab_size") or config["vocab_size"]  # a separate target vocabulary, if any
+    outcomes = len(config["id2label"]) if recipe is finetune_classification else vocabulary
+    return math.log(outcomes)
+
+
 def train(recipe, family: str, data: list[str], steps: int, output_dir: str, *extra: str) -> dict:
     """One recipe run; adds ``uniform_loss`` = ln(number of outcomes), the loss of a uniform guess."""
     results = recipe.main([*BASE, *data, "--model_family", family, "--max_steps", str(steps),
                            "--output_dir", output_dir, *extra])
-    config = json.loads((Path(output_dir) / "config.json").read_text())
-    outcomes = len(config["id2label"]) if recipe is finetune_classification else config["vocab_size"]
-    return {**results, "uniform_loss": math.log(outcomes)}
+    return {**results, "uniform_loss": uniform_loss(recipe, output_dir)}
 
 
 def score(results: dict, metric: str | None) -> float:

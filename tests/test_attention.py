@@ -15,12 +15,21 @@ from nlpseq.models.modeling_decoder import DecoderForCausalLM
 from nlpseq.models.modeling_encoder import EncoderModel
 from nlpseq.models.positions import RotaryEmbedding, apply_rotary_pos_emb, sinusoidal_position_encoding
 
+#: this file's sizes on top of the families' tiny configs (tests/conftest.py): 40 tokens, 32 positions, init 0.2 and
+#: no special tokens
+SIZES = dict(vocab_size=40, max_position_embeddings=32, initializer_range=0.2, pad_token_id=None, bos_token_id=None,
+             eos_token_id=None)
 
-def tiny(config_class, **overrides):
-    fields = dict(vocab_size=40, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                  max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                  initializer_range=0.2)
-    return config_class(**{**fields, **overrides})
+
+@pytest.fixture(scope="module")
+def tiny(tiny_decoder_config, tiny_encoder_config):
+    """``tiny(DecoderConfig or EncoderConfig, **overrides)``: that family's tiny config with :data:`SIZES`."""
+    families = {DecoderConfig: tiny_decoder_config, EncoderConfig: tiny_encoder_config}
+
+    def build(config_class, **overrides):
+        return families[config_class](**{**SIZES, **overrides})
+
+    return build
 
 
 def test_eager_is_the_textbook_formula():
@@ -52,7 +61,7 @@ def test_eager_equals_sdpa(causal, padded):
         assert weights[1, :, :5, 5:].abs().max() == 0                             # nobody attends to right padding
 
 
-def test_model_eager_equals_sdpa_with_padding():
+def test_model_eager_equals_sdpa_with_padding(tiny):
     model = DecoderForCausalLM(tiny(DecoderConfig)).eval()
     ids = torch.randint(0, 40, (2, 9))
     mask = torch.ones_like(ids)
@@ -75,14 +84,14 @@ def test_mask_is_none_without_padding_and_never_empty():
     assert mask[0, 0, 3].tolist() == [False, False, True, True]
 
 
-def test_output_attentions_with_sdpa_is_a_clear_error():
+def test_output_attentions_with_sdpa_is_a_clear_error(tiny):
     model = EncoderModel(tiny(EncoderConfig))
     assert model.config._attn_implementation == "sdpa"
     with pytest.raises(ValueError, match="attn_implementation='eager'"):
         model(torch.randint(0, 40, (1, 5)), output_attentions=True)
 
 
-def test_bad_sizes_are_clear_errors():
+def test_bad_sizes_are_clear_errors(tiny):
     with pytest.raises(ValueError, match="not divisible by num_attention_heads"):
         tiny(DecoderConfig, hidden_size=30)
     model = DecoderForCausalLM(tiny(DecoderConfig, max_position_embeddings=8))
@@ -119,7 +128,7 @@ def test_rotary_scores_depend_only_on_distance():
 
 
 @pytest.mark.parametrize("cross", [False, True], ids=["self", "cross"])
-def test_fused_projection_equals_separate_products(monkeypatch, cross):
+def test_fused_projection_equals_separate_products(monkeypatch, cross, tiny):
     """[Q K V] = X [W_Q W_K W_V] (one matmul, taken for mid-sized inputs) gives the three separate products'
     outputs and gradients; the size window decides only which path runs."""
     torch.manual_seed(0)
@@ -151,7 +160,7 @@ def test_fused_projection_equals_separate_products(monkeypatch, cross):
         torch.testing.assert_close(fused, separate, atol=1e-5, rtol=1e-5)
 
 
-def test_cross_attention_keys_are_computed_once_and_cached():
+def test_cross_attention_keys_are_computed_once_and_cached(tiny):
     config = tiny(DecoderConfig)
     config._attn_implementation = "eager"
     cross = MultiHeadAttention(config, layer_idx=0, is_cross_attention=True).eval()
@@ -169,7 +178,7 @@ def test_cross_attention_keys_are_computed_once_and_cached():
     assert masked[1, :, :, 4:].abs().max() == 0
 
 
-def test_attention_and_position_plots():
+def test_attention_and_position_plots(tiny):
     pytest.importorskip("matplotlib")
     import matplotlib
 

@@ -5,7 +5,6 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
 
 import nlpseq  # noqa: F401  (registers the Auto classes)
-from nlpseq.models.configuration_decoder import DecoderConfig
 from nlpseq.models.modeling_decoder import DecoderForCausalLM, DecoderForSequenceClassification
 
 VARIANTS = [
@@ -15,21 +14,13 @@ VARIANTS = [
 ]
 
 
-
-def tiny_config(**overrides) -> DecoderConfig:
-    fields = dict(vocab_size=48, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                  max_position_embeddings=64, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                  initializer_range=0.3, pad_token_id=0, bos_token_id=1, eos_token_id=2)
-    return DecoderConfig(**{**fields, **overrides})
-
-
 def prompt(batch=2, length=7):
     return torch.randint(3, 48, (batch, length), generator=torch.Generator().manual_seed(3))
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=["gpt2", "paper", "rotary"])
-def test_incremental_forward_with_cache_equals_full_forward(variant):
-    model = DecoderForCausalLM(tiny_config(**variant)).eval()
+def test_incremental_forward_with_cache_equals_full_forward(variant, tiny_decoder_config):
+    model = DecoderForCausalLM(tiny_decoder_config(**variant)).eval()
     ids = prompt(length=10)
     with torch.no_grad():
         full = model(ids).logits
@@ -43,9 +34,9 @@ def test_incremental_forward_with_cache_equals_full_forward(variant):
     assert (torch.cat(steps, dim=1) - full).abs().max() < 1e-5
 
 
-def test_training_forward_builds_no_cache_unless_asked():
+def test_training_forward_builds_no_cache_unless_asked(tiny_decoder_config):
     """With labels nothing reuses a cache, and filling one copies every layer's K/V: skip it by default."""
-    model = DecoderForCausalLM(tiny_config())
+    model = DecoderForCausalLM(tiny_decoder_config())
     ids = prompt(length=10)
     plain = model(ids, labels=ids)
     assert plain.past_key_values is None
@@ -56,8 +47,8 @@ def test_training_forward_builds_no_cache_unless_asked():
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=["gpt2", "paper", "rotary"])
-def test_generation_with_cache_equals_without(variant):
-    model = DecoderForCausalLM(tiny_config(**variant)).eval()
+def test_generation_with_cache_equals_without(variant, tiny_decoder_config):
+    model = DecoderForCausalLM(tiny_decoder_config(**variant)).eval()
     ids = prompt()
     for kwargs in ({"do_sample": False}, {"num_beams": 3, "num_return_sequences": 2}):
         cached = model.generate(ids, max_new_tokens=10, use_cache=True, **kwargs)
@@ -66,8 +57,8 @@ def test_generation_with_cache_equals_without(variant):
     assert cached.shape == (4, 17)
 
 
-def test_sampling_top_k_top_p():
-    model = DecoderForCausalLM(tiny_config()).eval()
+def test_sampling_top_k_top_p(tiny_decoder_config):
+    model = DecoderForCausalLM(tiny_decoder_config()).eval()
     ids = prompt()
     greedy = model.generate(ids, max_new_tokens=8, do_sample=False)
     assert torch.equal(model.generate(ids, max_new_tokens=8, do_sample=True, top_k=1), greedy)
@@ -79,8 +70,8 @@ def test_sampling_top_k_top_p():
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=["gpt2", "paper", "rotary"])
-def test_left_padding_generates_like_the_unpadded_prompt(variant):
-    model = DecoderForCausalLM(tiny_config(**variant)).eval()
+def test_left_padding_generates_like_the_unpadded_prompt(variant, tiny_decoder_config):
+    model = DecoderForCausalLM(tiny_decoder_config(**variant)).eval()
     short, long = prompt(1, 4), prompt(1, 7)
     ids = torch.cat([torch.cat([torch.zeros(1, 3, dtype=torch.long), short], dim=1), long])
     mask = (torch.arange(7) >= torch.tensor([[3], [0]])).long()
@@ -89,8 +80,8 @@ def test_left_padding_generates_like_the_unpadded_prompt(variant):
     assert torch.equal(batched[0, 7:], alone[0, 4:])
 
 
-def test_hidden_states_and_gradient_checkpointing():
-    model = DecoderForCausalLM(tiny_config())
+def test_hidden_states_and_gradient_checkpointing(tiny_decoder_config):
+    model = DecoderForCausalLM(tiny_decoder_config())
     ids = prompt()
     out = model(ids, labels=ids, output_hidden_states=True)
     assert len(out.hidden_states) == 3 and out.hidden_states[-1].shape == (2, 7, 32)
@@ -105,9 +96,9 @@ def test_hidden_states_and_gradient_checkpointing():
         torch.testing.assert_close(p.grad, g)
 
 
-def test_loss_honours_num_items_in_batch():
+def test_loss_honours_num_items_in_batch(tiny_decoder_config):
     """Sum / num_items_in_batch: two half-batches add up to exactly the full-batch loss (accumulation, DDP)."""
-    model = DecoderForCausalLM(tiny_config()).eval()
+    model = DecoderForCausalLM(tiny_decoder_config()).eval()
     ids = prompt(4, 9)
     labels = ids.clone()
     labels[0, 5:] = -100                                                          # uneven token counts
@@ -120,8 +111,8 @@ def test_loss_honours_num_items_in_batch():
     torch.testing.assert_close(full, manual)
 
 
-def test_sequence_classification_uses_the_last_real_token():
-    model = DecoderForSequenceClassification(tiny_config(num_labels=3)).eval()
+def test_sequence_classification_uses_the_last_real_token(tiny_decoder_config):
+    model = DecoderForSequenceClassification(tiny_decoder_config(num_labels=3)).eval()
     ids = prompt(1, 5)
     alone = model(ids).logits
     right = model(torch.cat([ids, torch.zeros(1, 2, dtype=torch.long)], 1),
@@ -134,8 +125,8 @@ def test_sequence_classification_uses_the_last_real_token():
     torch.testing.assert_close(out.loss, torch.nn.functional.cross_entropy(out.logits, torch.tensor([2])))
 
 
-def test_save_load_and_auto_classes(tmp_path):
-    model = DecoderForCausalLM(tiny_config()).eval()
+def test_save_load_and_auto_classes(tmp_path, tiny_decoder_config):
+    model = DecoderForCausalLM(tiny_decoder_config()).eval()
     model.save_pretrained(tmp_path)
     loaded = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
     assert type(loaded) is DecoderForCausalLM
@@ -146,7 +137,7 @@ def test_save_load_and_auto_classes(tmp_path):
     assert type(AutoModelForSequenceClassification.from_config(config)) is DecoderForSequenceClassification
 
 
-def test_trainer_clm_on_stdlib_docs_beats_unigram_entropy(tmp_path):
+def test_trainer_clm_on_stdlib_docs_beats_unigram_entropy(tmp_path, tiny_decoder_config):
     from datasets import DatasetDict
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
@@ -158,9 +149,9 @@ def test_trainer_clm_on_stdlib_docs_beats_unigram_entropy(tmp_path):
     p = counts[counts > 0] / counts.sum()
     unigram_entropy = -(p * p.log()).sum().item()                                # nats per token
 
-    config = tiny_config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, initializer_range=0.02,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
+    config = tiny_decoder_config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                                 initializer_range=0.02, pad_token_id=tokenizer.pad_token_id,
+                                 bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
     model = DecoderForCausalLM(config)
     args = TrainingArguments(output_dir=str(tmp_path), max_steps=200, per_device_train_batch_size=16,
                              learning_rate=5e-3, warmup_steps=10, lr_scheduler_type="constant_with_warmup",

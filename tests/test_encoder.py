@@ -5,7 +5,6 @@ import torch
 from transformers import AutoModel, AutoModelForMaskedLM, AutoModelForTokenClassification
 
 import nlpseq  # noqa: F401  (registers the Auto classes)
-from nlpseq.models.configuration_encoder import EncoderConfig
 from nlpseq.models.modeling_encoder import (
     EncoderForMaskedLM,
     EncoderForSequenceClassification,
@@ -14,21 +13,14 @@ from nlpseq.models.modeling_encoder import (
 )
 
 
-def tiny_config(**overrides) -> EncoderConfig:
-    fields = dict(vocab_size=48, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                  max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                  initializer_range=0.3, pad_token_id=0)
-    return EncoderConfig(**{**fields, **overrides})
-
-
 def ids(batch=2, length=6):
     return torch.randint(1, 48, (batch, length), generator=torch.Generator().manual_seed(5))
 
 
 @pytest.mark.parametrize("variant", [{}, {"norm_position": "pre", "position_embedding_type": "rotary"},
                                      {"position_embedding_type": "learned", "type_vocab_size": 2}])
-def test_padding_does_not_change_real_tokens(variant):
-    model = EncoderForMaskedLM(tiny_config(**variant)).eval()
+def test_padding_does_not_change_real_tokens(variant, tiny_encoder_config):
+    model = EncoderForMaskedLM(tiny_encoder_config(**variant)).eval()
     x = ids(1, 6)
     padded = torch.cat([x, torch.zeros(1, 3, dtype=torch.long)], dim=1)
     mask = torch.tensor([[1] * 6 + [0] * 3])
@@ -39,8 +31,8 @@ def test_padding_does_not_change_real_tokens(variant):
     assert alone.shape == (1, 6, 48)
 
 
-def test_bidirectional_every_token_sees_the_future():
-    model = EncoderModel(tiny_config()).eval()
+def test_bidirectional_every_token_sees_the_future(tiny_encoder_config):
+    model = EncoderModel(tiny_encoder_config()).eval()
     x = ids(1, 6)
     changed = x.clone()
     changed[0, -1] = (x[0, -1] + 1) % 48
@@ -48,8 +40,8 @@ def test_bidirectional_every_token_sees_the_future():
         assert (model(x).last_hidden_state[0, 0] - model(changed).last_hidden_state[0, 0]).abs().max() > 1e-4
 
 
-def test_mlm_head_is_tied_and_loss_ignores_unmasked():
-    model = EncoderForMaskedLM(tiny_config()).eval()
+def test_mlm_head_is_tied_and_loss_ignores_unmasked(tiny_encoder_config):
+    model = EncoderForMaskedLM(tiny_encoder_config()).eval()
     assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
     x = ids()
     labels = torch.full_like(x, -100)
@@ -60,8 +52,8 @@ def test_mlm_head_is_tied_and_loss_ignores_unmasked():
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_sequence_classification_pooling(pooling):
-    model = EncoderForSequenceClassification(tiny_config(num_labels=3, classifier_pooling=pooling)).eval()
+def test_sequence_classification_pooling(pooling, tiny_encoder_config):
+    model = EncoderForSequenceClassification(tiny_encoder_config(num_labels=3, classifier_pooling=pooling)).eval()
     x = ids(1, 5)
     padded = torch.cat([x, torch.zeros(1, 2, dtype=torch.long)], dim=1)
     with torch.no_grad():
@@ -73,8 +65,8 @@ def test_sequence_classification_pooling(pooling):
     torch.testing.assert_close(alone, model.classifier(pooled))
 
 
-def test_token_classification_and_bad_pooling():
-    model = EncoderForTokenClassification(tiny_config(num_labels=5)).eval()
+def test_token_classification_and_bad_pooling(tiny_encoder_config):
+    model = EncoderForTokenClassification(tiny_encoder_config(num_labels=5)).eval()
     x = ids()
     labels = torch.randint(0, 5, x.shape)
     labels[:, 0] = -100
@@ -83,11 +75,11 @@ def test_token_classification_and_bad_pooling():
     expected = torch.nn.functional.cross_entropy(out.logits[:, 1:].reshape(-1, 5), labels[:, 1:].reshape(-1))
     torch.testing.assert_close(out.loss, expected)
     with pytest.raises(ValueError, match="classifier_pooling"):
-        tiny_config(classifier_pooling="max")
+        tiny_encoder_config(classifier_pooling="max")
 
 
-def test_hidden_states_attentions_and_checkpointing():
-    model = EncoderForMaskedLM(tiny_config(attn_implementation="eager"))
+def test_hidden_states_attentions_and_checkpointing(tiny_encoder_config):
+    model = EncoderForMaskedLM(tiny_encoder_config(attn_implementation="eager"))
     x = ids()
     out = model(x, labels=x, output_hidden_states=True, output_attentions=True)
     assert len(out.hidden_states) == 3 and len(out.attentions) == 2
@@ -102,8 +94,8 @@ def test_hidden_states_attentions_and_checkpointing():
         torch.testing.assert_close(p.grad, g)
 
 
-def test_save_load_and_auto_classes(tmp_path):
-    model = EncoderForMaskedLM(tiny_config()).eval()
+def test_save_load_and_auto_classes(tmp_path, tiny_encoder_config):
+    model = EncoderForMaskedLM(tiny_encoder_config()).eval()
     model.save_pretrained(tmp_path)
     loaded = AutoModelForMaskedLM.from_pretrained(tmp_path).eval()
     assert type(loaded) is EncoderForMaskedLM
@@ -111,11 +103,11 @@ def test_save_load_and_auto_classes(tmp_path):
     x = ids()
     assert torch.equal(loaded(x).logits, model(x).logits)
     assert type(AutoModel.from_pretrained(tmp_path)) is EncoderModel
-    config = tiny_config(num_labels=4)
+    config = tiny_encoder_config(num_labels=4)
     assert type(AutoModelForTokenClassification.from_config(config)) is EncoderForTokenClassification
 
 
-def test_trainer_mlm_on_stdlib_docs_beats_unigram_entropy(tmp_path):
+def test_trainer_mlm_on_stdlib_docs_beats_unigram_entropy(tmp_path, tiny_encoder_config):
     from datasets import DatasetDict
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
@@ -129,9 +121,10 @@ def test_trainer_mlm_on_stdlib_docs_beats_unigram_entropy(tmp_path):
 
     # pre-norm + rotary leaves the unigram plateau fastest at this tiny budget (measured: learned/sinusoidal
     # positions need several hundred more steps before context helps)
-    config = tiny_config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, initializer_range=0.02,
-                         max_position_embeddings=64, pad_token_id=tokenizer.pad_token_id, norm_position="pre",
-                         position_embedding_type="rotary")
+    config = tiny_encoder_config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                                 initializer_range=0.02, max_position_embeddings=64,
+                                 pad_token_id=tokenizer.pad_token_id, norm_position="pre",
+                                 position_embedding_type="rotary")
     model = EncoderForMaskedLM(config)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=0)   # 80/10/10 by default
     args = TrainingArguments(output_dir=str(tmp_path), max_steps=200, per_device_train_batch_size=16,

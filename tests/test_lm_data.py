@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from nlpseq import DecoderConfig, DecoderForCausalLM, group_texts, load_corpus, tokenize_dataset, train_tokenizer
+from nlpseq import DecoderForCausalLM, group_texts, load_corpus, tokenize_dataset, train_tokenizer
 from nlpseq.evaluation import stream_perplexity
 
 TEXT = "First Citizen:\nBefore we proceed.\n\nAll:\nSpeak, speak.\n"
@@ -54,16 +54,13 @@ def test_word_tokenizer_keeps_corpus_unk_and_line_breaks():
         train_tokenizer(texts, kind="bpe", vocab_size=None)
 
 
-def _tiny_decoder() -> DecoderForCausalLM:
+def test_stream_perplexity_scores_every_token_once(tiny_decoder_config):
+    # smaller than the family's tiny decoder (11 tokens, 16 positions, one layer), with DecoderConfig's own init
+    # (0.02) and no special tokens
     torch.manual_seed(0)
-    config = DecoderConfig(vocab_size=11, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                           intermediate_size=32, max_position_embeddings=16, hidden_dropout_prob=0.0,
-                           attention_probs_dropout_prob=0.0)
-    return DecoderForCausalLM(config)
-
-
-def test_stream_perplexity_scores_every_token_once():
-    model = _tiny_decoder()
+    model = DecoderForCausalLM(tiny_decoder_config(
+        vocab_size=11, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=16, initializer_range=0.02, pad_token_id=None, bos_token_id=None, eos_token_id=None))
     ids = torch.randint(0, 11, (45,), generator=torch.Generator().manual_seed(0))
     whole = stream_perplexity(model, ids[:16], context=16)
     loss = model(input_ids=ids[None, :16], labels=ids[None, :16]).loss.item()

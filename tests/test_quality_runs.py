@@ -10,6 +10,7 @@ import pytest
 from transformers import Seq2SeqTrainingArguments, TrainingArguments
 
 from benchmarks.quality.run import RUN_DIR, TARGETS, EvalClock, Target, argument_file, time_to_goal
+from nlpseq.presets import run_defaults
 from nlpseq.training import DataArguments, ModelArguments, parse_args
 
 TASKS = {"pretrain_clm": "clm", "pretrain_mlm": "mlm", "finetune_classification": "classification",
@@ -28,7 +29,10 @@ def test_argument_files_parse_as_recipe_arguments(name, tmp_path):
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, training, argv=[str(path)],
                                                       task=TASKS[TARGETS[name].recipe])
     assert data_args.dataset_name == values["dataset_name"]
-    assert training_args.learning_rate > 0 and training_args.report_to == []
+    # the file's rate, else its size preset's: the value the run trains at
+    preset = run_defaults(values["model_family"], TASKS[TARGETS[name].recipe], values["config_name"])
+    assert training_args.learning_rate == values.get("learning_rate", preset["learning_rate"])
+    assert training_args.report_to == []
     assert training_args.output_dir.startswith("runs/quality/")
 
 

@@ -25,35 +25,29 @@ from nlpseq import (
 )
 from nlpseq.diagnostics import gradient_through_time
 
-PAD, BOS, EOS = 0, 1, 2
-
-
-def tiny(cell="lstm", **kw) -> RecurrentConfig:
-    values = dict(cell=cell, vocab_size=40, embedding_size=12, hidden_size=16, num_hidden_layers=2,
-                  pad_token_id=PAD, bos_token_id=BOS, eos_token_id=EOS)
-    return RecurrentConfig(**{**values, **kw})
+PAD, BOS, EOS = 0, 1, 2  # the specials of tiny_recurrent_config (tests/conftest.py)
 
 
 # --- forward, heads, padding -----------------------------------------------------------------------------------
 
-def test_model_outputs_shapes_and_state_cache():
-    model = RecurrentModel(tiny("gru", bidirectional=True)).eval()
+def test_model_outputs_shapes_and_state_cache(tiny_recurrent_config):
+    model = RecurrentModel(tiny_recurrent_config("gru", bidirectional=True)).eval()
     ids = torch.randint(3, 40, (2, 9))
     out = model(ids, output_hidden_states=True)
     assert out.last_hidden_state.shape == (2, 9, 32)
     assert [h.shape[-1] for h in out.hidden_states] == [12, 32, 32]
     assert out.past_key_values[0].shape == (4, 2, 16)  # (layers * directions, batch, hidden)
     # the state is a cache: reading the rest of the sequence from it equals one pass (left to right)
-    uni = RecurrentModel(tiny("gru")).eval()
+    uni = RecurrentModel(tiny_recurrent_config("gru")).eval()
     whole, first = uni(ids), uni(ids[:, :5])
     rest = uni(ids[:, 5:], past_key_values=first.past_key_values)
     torch.testing.assert_close(rest.last_hidden_state, whole.last_hidden_state[:, 5:], atol=1e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
-def test_sequence_classification_pooling_ignores_padding(pooling):
-    model = RecurrentForSequenceClassification(tiny(bidirectional=True, classifier_pooling=pooling,
-                                                    num_labels=3)).eval()
+def test_sequence_classification_pooling_ignores_padding(pooling, tiny_recurrent_config):
+    config = tiny_recurrent_config(bidirectional=True, classifier_pooling=pooling, num_labels=3)
+    model = RecurrentForSequenceClassification(config).eval()
     ids = torch.randint(3, 40, (1, 6))
     alone = model(ids).logits
     for padded, mask in [(torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], 1), [0, 0, 0] + [1] * 6),
@@ -65,8 +59,8 @@ def test_sequence_classification_pooling_ignores_padding(pooling):
     torch.testing.assert_close(out.loss, torch.nn.functional.cross_entropy(out.logits, labels))
 
 
-def test_token_classification_loss_ignores_minus_100():
-    model = RecurrentForTokenClassification(tiny(num_labels=4)).eval()
+def test_token_classification_loss_ignores_minus_100(tiny_recurrent_config):
+    model = RecurrentForTokenClassification(tiny_recurrent_config(num_labels=4)).eval()
     ids = torch.randint(3, 40, (2, 5))
     labels = torch.tensor([[1, 2, -100, 3, 0], [-100, -100, 1, 1, 2]])
     out = model(ids, labels=labels)
@@ -75,8 +69,8 @@ def test_token_classification_loss_ignores_minus_100():
     torch.testing.assert_close(out.loss, torch.nn.functional.cross_entropy(out.logits[keep], labels[keep]))
 
 
-def test_causal_lm_loss_and_tied_projection():
-    model = RecurrentForCausalLM(tiny()).eval()
+def test_causal_lm_loss_and_tied_projection(tiny_recurrent_config):
+    model = RecurrentForCausalLM(tiny_recurrent_config()).eval()
     assert model.lm_head.weight is model.model.embed_tokens.weight
     assert isinstance(model.projection, torch.nn.Linear)  # hidden 16 -> embedding 12 before the tied head
     ids = torch.randint(3, 40, (2, 7))
@@ -86,8 +80,8 @@ def test_causal_lm_loss_and_tied_projection():
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_switching_implementation_keeps_outputs(cell):
-    model = RecurrentForCausalLM(tiny(cell)).eval()
+def test_switching_implementation_keeps_outputs(cell, tiny_recurrent_config):
+    model = RecurrentForCausalLM(tiny_recurrent_config(cell)).eval()
     ids = torch.randint(3, 40, (3, 8))
     mask = torch.tensor([[1] * 8, [0, 0, 0] + [1] * 5, [1] * 6 + [0, 0]])
     fused = model(ids, attention_mask=mask).logits
@@ -95,7 +89,7 @@ def test_switching_implementation_keeps_outputs(cell):
     torch.testing.assert_close(model(ids, attention_mask=mask).logits, fused, atol=1e-5, rtol=1e-5)
 
 
-def test_bad_configs_raise_clear_errors():
+def test_bad_configs_raise_clear_errors(tiny_recurrent_config):
     with pytest.raises(ValueError, match="Unknown recurrent cell 'lstn'"):
         RecurrentConfig(cell="lstn")
     with pytest.raises(ValueError, match="rnn_implementation"):
@@ -103,8 +97,8 @@ def test_bad_configs_raise_clear_errors():
     with pytest.raises(ValueError, match="classifier_pooling"):
         RecurrentConfig(classifier_pooling="cls")
     with pytest.raises(ValueError, match="cannot be bidirectional"):
-        RecurrentForCausalLM(tiny(bidirectional=True))
-    model = RecurrentModel(tiny())
+        RecurrentForCausalLM(tiny_recurrent_config(bidirectional=True))
+    model = RecurrentModel(tiny_recurrent_config())
     with pytest.raises(ValueError, match="length 0"):
         model(torch.zeros(2, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="expected .* = \\(2, 2, 16\\)"):
@@ -114,8 +108,8 @@ def test_bad_configs_raise_clear_errors():
 # --- generate ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_generate_same_tokens_with_and_without_cache(cell):
-    model = RecurrentForCausalLM(tiny(cell)).eval()
+def test_generate_same_tokens_with_and_without_cache(cell, tiny_recurrent_config):
+    model = RecurrentForCausalLM(tiny_recurrent_config(cell)).eval()
     prompt = torch.randint(3, 40, (2, 5))
     for kwargs in ({"do_sample": False}, {"num_beams": 4, "num_return_sequences": 2}):
         cached = model.generate(prompt, max_new_tokens=10, use_cache=True, **kwargs)
@@ -129,8 +123,8 @@ def test_generate_same_tokens_with_and_without_cache(cell):
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_left_padded_batch_continues_like_single_prompts(cell):
-    model = RecurrentForCausalLM(tiny(cell)).eval()
+def test_left_padded_batch_continues_like_single_prompts(cell, tiny_recurrent_config):
+    model = RecurrentForCausalLM(tiny_recurrent_config(cell)).eval()
     prompts = [torch.randint(3, 40, (n,)) for n in (6, 3, 4)]
     ids = torch.stack([torch.cat([torch.full((6 - len(p),), PAD), p]) for p in prompts])
     mask = torch.stack([torch.cat([torch.zeros(6 - len(p)), torch.ones(len(p))]) for p in prompts]).long()
@@ -242,9 +236,9 @@ def test_gradient_vanishes_through_rnn_but_not_lstm():
     assert math.log10(first_step["lstm"]) > -15, first_step
 
 
-def test_gradient_through_time_uses_each_rows_last_real_token():
+def test_gradient_through_time_uses_each_rows_last_real_token(tiny_recurrent_config):
     """Right padding must not zero the picture: a padded row gives the same norms as the row alone."""
-    model = RecurrentModel(tiny("gru")).double()
+    model = RecurrentModel(tiny_recurrent_config("gru")).double()
     ids = torch.randint(3, 40, (2, 9))
     mask = torch.ones(2, 9, dtype=torch.long)
     mask[1, 5:] = 0

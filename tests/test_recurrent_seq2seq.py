@@ -16,7 +16,7 @@ from nlpseq.models.modeling_recurrent_seq2seq import (
     shift_tokens_right,
 )
 
-PAD, BOS, EOS, VOCAB = 0, 1, 2, 20
+PAD, BOS, EOS, VOCAB = 0, 1, 2, 20  # the specials and vocabulary of tiny_recurrent_seq2seq_config (tests/conftest.py)
 VARIANTS = {
     "none": dict(attention="none"),
     "bahdanau": dict(attention="bahdanau"),
@@ -26,11 +26,15 @@ VARIANTS = {
 }
 
 
-def tiny(**overrides) -> RecurrentSeq2SeqForConditionalGeneration:
-    values = dict(vocab_size=VOCAB, hidden_size=16, embedding_size=8, num_hidden_layers=2, pad_token_id=PAD,
-                  bos_token_id=BOS, eos_token_id=EOS, decoder_start_token_id=BOS, initializer_range=0.5)
-    torch.manual_seed(0)
-    return RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqConfig(**{**values, **overrides})).eval()
+@pytest.fixture(scope="module")
+def tiny(tiny_recurrent_seq2seq_config):
+    """``tiny(**overrides)``: the tiny config's model from seed 0, in eval mode."""
+
+    def build(**overrides) -> RecurrentSeq2SeqForConditionalGeneration:
+        torch.manual_seed(0)
+        return RecurrentSeq2SeqForConditionalGeneration(tiny_recurrent_seq2seq_config(**overrides)).eval()
+
+    return build
 
 
 def sources() -> tuple[torch.Tensor, torch.Tensor]:
@@ -43,11 +47,11 @@ def sources() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.fixture(params=list(VARIANTS), scope="module")
-def model(request):
+def model(request, tiny):
     return tiny(**VARIANTS[request.param])
 
 
-def test_shift_labels_into_decoder_inputs():
+def test_shift_labels_into_decoder_inputs(tiny):
     labels = torch.tensor([[5, 6, EOS, -100], [7, EOS, -100, -100]])
     expected = torch.tensor([[BOS, 5, 6, EOS], [BOS, 7, EOS, PAD]])
     assert torch.equal(tiny().prepare_decoder_input_ids_from_labels(labels), expected)
@@ -135,7 +139,7 @@ def test_save_load_round_trip_with_auto_class(model, tmp_path):
     assert torch.equal(model.generate(ids, **kwargs), loaded.generate(ids, **kwargs))
 
 
-def test_teacher_forcing_ratio_zero_feeds_own_predictions():
+def test_teacher_forcing_ratio_zero_feeds_own_predictions(tiny):
     model = tiny(attention="bahdanau", teacher_forcing_ratio=0.0).train()
     ids, mask = sources()
     labels = torch.randint(3, VOCAB, (3, 6))
@@ -150,7 +154,7 @@ def test_teacher_forcing_ratio_zero_feeds_own_predictions():
     assert not torch.allclose(teacher_forced, sampled.logits)
 
 
-def test_loss_honours_num_items_in_batch():
+def test_loss_honours_num_items_in_batch(tiny):
     model = tiny(attention="luong")
     ids, mask = sources()
     labels = torch.tensor([[5, 6, EOS], [7, EOS, -100], [8, 9, EOS]])
@@ -159,7 +163,7 @@ def test_loss_honours_num_items_in_batch():
     torch.testing.assert_close(summed, mean * 8 / 16)
 
 
-def test_separate_target_vocabulary():
+def test_separate_target_vocabulary(tiny):
     model = tiny(attention="luong", decoder_vocab_size=11, tie_word_embeddings=True)
     ids, mask = sources()
     out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=torch.randint(3, 11, (3, 4)))
@@ -168,7 +172,7 @@ def test_separate_target_vocabulary():
     assert model.get_input_embeddings().weight.shape == (VOCAB, 8)
 
 
-def test_pretrained_frozen_embeddings():
+def test_pretrained_frozen_embeddings(tiny):
     model = tiny(attention="luong", tie_word_embeddings=False).train()
     vectors = torch.randn(VOCAB, 8)
     model.load_pretrained_embeddings(vectors)
@@ -184,7 +188,7 @@ def test_pretrained_frozen_embeddings():
         model.load_pretrained_embeddings(torch.randn(VOCAB, 5))
 
 
-def test_frozen_embeddings_stay_frozen_after_save_and_load(tmp_path):
+def test_frozen_embeddings_stay_frozen_after_save_and_load(tmp_path, tiny):
     """from_pretrained swaps in fresh (trainable) parameters; config.freeze_embeddings must win."""
     from nlpseq.featurizers import Embeddings
 
@@ -221,20 +225,20 @@ def test_bad_config_raises_clear_errors(overrides, message):
         RecurrentSeq2SeqConfig(**overrides)
 
 
-def test_missing_decoder_start_token_id_is_a_clear_error():
+def test_missing_decoder_start_token_id_is_a_clear_error(tiny):
     with pytest.raises(ValueError, match="decoder_start_token_id=tokenizer.bos_token_id"):
         tiny(decoder_start_token_id=None)
     with pytest.raises(ValueError, match="decoder_start_token_id"):
         shift_tokens_right(torch.tensor([[5, EOS]]), PAD, None)
 
 
-def test_source_longer_than_the_limit_is_a_clear_error():
+def test_source_longer_than_the_limit_is_a_clear_error(tiny):
     model = tiny(max_source_length=5)
     with pytest.raises(ValueError, match=r"6 tokens, more than config.max_source_length=5; truncate"):
         model.generate(torch.randint(3, VOCAB, (1, 6)), max_new_tokens=3)
 
 
-def test_plot_alignment_draws_target_by_source():
+def test_plot_alignment_draws_target_by_source(tiny):
     pytest.importorskip("matplotlib")
     import matplotlib
 
@@ -264,7 +268,7 @@ torch.save(model.generate(ids, attention_mask=mask, max_new_tokens=8, num_beams=
 """
 
 
-def test_exported_folder_generates_identically_without_nlpseq(tmp_path):
+def test_exported_folder_generates_identically_without_nlpseq(tmp_path, tiny):
     model = tiny(attention="bahdanau")
     try:
         folder = export_for_hub(model, tmp_path / "export")

@@ -27,14 +27,6 @@ VARIANTS = [
 VARIANT_IDS = ["paper", "prenorm-rotary", "separate-vocab"]
 
 
-def tiny_config(**overrides) -> TransformerSeq2SeqConfig:
-    fields = dict(vocab_size=48, hidden_size=32, encoder_layers=2, decoder_layers=3, num_attention_heads=4,
-                  intermediate_size=64, max_position_embeddings=64, hidden_dropout_prob=0.0,
-                  attention_probs_dropout_prob=0.0, initializer_range=0.2, pad_token_id=0, bos_token_id=1,
-                  eos_token_id=2, decoder_start_token_id=1, attn_implementation="eager")
-    return TransformerSeq2SeqConfig(**{**fields, **overrides})
-
-
 def train_briefly(model, steps: int = 25):
     """A few Adam steps on reversing random sequences, then eval mode: a random Transformer decodes one token
     over and over, and a cache or conversion bug would hide behind such output."""
@@ -48,9 +40,16 @@ def train_briefly(model, steps: int = 25):
     return model.eval()
 
 
-def tiny_model(steps: int = 25, **overrides) -> TransformerSeq2SeqForConditionalGeneration:
-    torch.manual_seed(0)
-    return train_briefly(TransformerSeq2SeqForConditionalGeneration(tiny_config(**overrides)), steps)
+@pytest.fixture(scope="module")
+def tiny_model(tiny_transformer_seq2seq_config):
+    """``tiny_model(steps=25, **overrides)``: the tiny config's model from seed 0, after ``train_briefly``."""
+
+    def build(steps: int = 25, **overrides) -> TransformerSeq2SeqForConditionalGeneration:
+        torch.manual_seed(0)
+        config = tiny_transformer_seq2seq_config(**overrides)
+        return train_briefly(TransformerSeq2SeqForConditionalGeneration(config), steps)
+
+    return build
 
 
 def source(batch=3, length=9, vocab=30):
@@ -101,7 +100,7 @@ def test_from_marian_logits_greedy_and_beam_identical(overrides):
     assert len(set(got[:, 1:].flatten().tolist())) > 3                               # not a degenerate repeat
 
 
-def test_to_marian_round_trip_and_checkpoint_on_disk(tmp_path):
+def test_to_marian_round_trip_and_checkpoint_on_disk(tmp_path, tiny_model):
     hf = marian()
     ids, mask = source(vocab=30)
     decoder_ids = torch.randint(3, 64, (3, 5), generator=torch.Generator().manual_seed(4))
@@ -122,7 +121,7 @@ def test_to_marian_round_trip_and_checkpoint_on_disk(tmp_path):
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=VARIANT_IDS)
-def test_cache_equals_no_cache_for_greedy_and_beam(variant):
+def test_cache_equals_no_cache_for_greedy_and_beam(variant, tiny_model):
     model = tiny_model(**variant)
     ids, mask = source()
     for kwargs in ({"do_sample": False}, {"num_beams": 3, "num_return_sequences": 2}):
@@ -132,7 +131,7 @@ def test_cache_equals_no_cache_for_greedy_and_beam(variant):
     assert len(set(cached[:, 1:].flatten().tolist())) > 3
 
 
-def test_incremental_decoding_matches_full_forward():
+def test_incremental_decoding_matches_full_forward(tiny_model):
     model = tiny_model()
     ids, mask = source()
     decoder_ids = torch.randint(3, 48, (3, 6), generator=torch.Generator().manual_seed(4))
@@ -149,10 +148,10 @@ def test_incremental_decoding_matches_full_forward():
     assert (torch.cat(steps, dim=1) - full).abs().max() < 1e-5
 
 
-def test_training_forward_builds_no_cache_unless_asked():
+def test_training_forward_builds_no_cache_unless_asked(tiny_transformer_seq2seq_config):
     """As in Marian/BART: with labels nothing reuses a cache, and filling one copies every layer's K/V."""
     torch.manual_seed(0)
-    model = TransformerSeq2SeqForConditionalGeneration(tiny_config())
+    model = TransformerSeq2SeqForConditionalGeneration(tiny_transformer_seq2seq_config())
     ids, mask = source()
     labels = torch.randint(3, 48, (3, 5), generator=torch.Generator().manual_seed(4))
     plain = model(ids, attention_mask=mask, labels=labels)
@@ -163,7 +162,7 @@ def test_training_forward_builds_no_cache_unless_asked():
 
 
 @pytest.mark.parametrize("variant", VARIANTS[:2], ids=VARIANT_IDS[:2])
-def test_padded_batch_equals_single_sentences(variant):
+def test_padded_batch_equals_single_sentences(variant, tiny_model):
     model = tiny_model(**variant)
     ids, mask = source()
     batch_greedy = model.generate(ids, attention_mask=mask, max_new_tokens=8, do_sample=False)
@@ -182,7 +181,7 @@ def test_padded_batch_equals_single_sentences(variant):
         assert (logits[0] - batch_logits[i]).abs().max() < 1e-5
 
 
-def test_output_attentions_encoder_decoder_and_cross():
+def test_output_attentions_encoder_decoder_and_cross(tiny_model):
     model = tiny_model(steps=0)
     ids, mask = source()
     decoder_ids = torch.randint(3, 48, (3, 5), generator=torch.Generator().manual_seed(4))
@@ -208,7 +207,7 @@ def test_output_attentions_encoder_decoder_and_cross():
 # --- training plumbing -----------------------------------------------------------------------------------------
 
 
-def test_labels_shift_collator_and_loss_normalisation():
+def test_labels_shift_collator_and_loss_normalisation(tiny_model):
     from transformers import DataCollatorForSeq2Seq
 
     model = tiny_model(steps=0)
@@ -233,29 +232,29 @@ def test_labels_shift_collator_and_loss_normalisation():
     torch.testing.assert_close(summed, expected * 5 / 10)                              # 5 real labels, 10 in total
 
 
-def test_config_errors_name_the_fix():
+def test_config_errors_name_the_fix(tiny_transformer_seq2seq_config, tiny_model):
     with pytest.raises(ValueError, match="share_encoder_decoder_embeddings=False"):
-        tiny_config(decoder_vocab_size=30)
+        tiny_transformer_seq2seq_config(decoder_vocab_size=30)
     with pytest.raises(ValueError, match="tie_word_embeddings=True"):
-        tiny_config(tie_word_embeddings=False)
+        tiny_transformer_seq2seq_config(tie_word_embeddings=False)
     with pytest.raises(ValueError, match="decoder_start_token_id"):
         tiny_model(steps=0, decoder_start_token_id=None)(torch.tensor([[4, 5]]), labels=torch.tensor([[5, 2]]))
     with pytest.raises(ValueError, match="exactly one of input_ids"):
         tiny_model(steps=0)(decoder_input_ids=torch.tensor([[1]]))
-    config = tiny_config(num_hidden_layers=5, encoder_layers=None, decoder_layers=None)
+    config = tiny_transformer_seq2seq_config(num_hidden_layers=5, encoder_layers=None, decoder_layers=None)
     assert (config.encoder_layers, config.decoder_layers) == (5, 5)
 
 
-def test_decoder_vocab_size_has_one_meaning_in_both_families(tmp_path):
+def test_decoder_vocab_size_has_one_meaning_in_both_families(tmp_path, tiny_transformer_seq2seq_config):
     """None = the target uses the source vocabulary (as in RecurrentSeq2SeqConfig); an int = a separate target
     vocabulary. config.json files saved when the field was filled in with vocab_size still load."""
     from nlpseq.models.configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 
-    shared = tiny_config()
+    shared = tiny_transformer_seq2seq_config()
     assert shared.decoder_vocab_size is None and shared.target_vocab_size == 48
     assert RecurrentSeq2SeqConfig(vocab_size=48).decoder_vocab_size is None
     assert RecurrentSeq2SeqConfig(vocab_size=48).target_vocab_size == 48
-    separate = tiny_config(share_encoder_decoder_embeddings=False, decoder_vocab_size=37)
+    separate = tiny_transformer_seq2seq_config(share_encoder_decoder_embeddings=False, decoder_vocab_size=37)
     assert (separate.decoder_vocab_size, separate.target_vocab_size) == (37, 37)
     assert RecurrentSeq2SeqConfig(vocab_size=48, decoder_vocab_size=37).target_vocab_size == 37
 
@@ -268,7 +267,7 @@ def test_decoder_vocab_size_has_one_meaning_in_both_families(tmp_path):
     assert model.lm_head.weight is model.model.encoder.embeddings.token_embeddings.weight
 
 
-def test_both_stacks_are_plain_transformer_stacks():
+def test_both_stacks_are_plain_transformer_stacks(tiny_model):
     """One input path for every Transformer: the encoder-decoder holds two TransformerStacks (no subclasses), and
     generate() calls the encoder stack directly."""
     from transformers.modeling_outputs import BaseModelOutput, BaseModelOutputWithPastAndCrossAttentions
@@ -303,7 +302,7 @@ FRESH_LOAD = textwrap.dedent("""
 """)
 
 
-def test_save_load_auto_classes_and_remote_code(tmp_path):
+def test_save_load_auto_classes_and_remote_code(tmp_path, tiny_model):
     model = tiny_model(attn_implementation="sdpa")
     ids, mask = source()
     greedy = model.generate(ids, attention_mask=mask, max_new_tokens=6, do_sample=False)
@@ -348,7 +347,7 @@ def test_save_load_auto_classes_and_remote_code(tmp_path):
     assert torch.equal(remote_greedy, greedy) and torch.equal(remote_beam, beam)
 
 
-def test_seq2seq_trainer_learns_number_translation(tmp_path):
+def test_seq2seq_trainer_learns_number_translation(tmp_path, tiny_transformer_seq2seq_config):
     """English -> German number words below 1000, evaluated on numbers never seen in training (chance ~ 0)."""
     import numpy as np
     from datasets import DatasetDict
@@ -362,11 +361,11 @@ def test_seq2seq_trainer_learns_number_translation(tmp_path):
     texts = [pair[lang] for pair in small["train"]["translation"][:] for lang in ("en", "de")]
     tokenizer = nlpseq.train_tokenizer(texts, kind="char", vocab_size=None, preset="seq2seq")
     data = nlpseq.prepare_translation(small, tokenizer)
-    config = tiny_config(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, encoder_layers=None,
-                         decoder_layers=None, intermediate_size=128, initializer_range=0.02,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.bos_token_id,
-                         attn_implementation="sdpa")
+    config = tiny_transformer_seq2seq_config(
+        vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, encoder_layers=None, decoder_layers=None,
+        intermediate_size=128, initializer_range=0.02, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.bos_token_id, attn_implementation="sdpa")
     model = TransformerSeq2SeqForConditionalGeneration(config)
 
     def exact_match(prediction):
