@@ -33,11 +33,8 @@ def loop_macro_f1(predictions, references) -> float:
     return sum(scores) / max(len(scores), 1)
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--large", action="store_true", help="200,000 labels instead of 50,000")
-    args = parser.parse_args(argv)
-    n = 200_000 if args.large else 50_000
+def run(quick: bool = False, n: int = 50_000) -> list[dict]:
+    """Rows for ``benchmarks.run_all`` (50,000 labels, quick or not)."""
     rng = np.random.default_rng(0)
     ref = rng.integers(0, 12, n)
     pred = np.where(rng.random(n) < 0.7, ref, rng.integers(0, 12, n))
@@ -58,6 +55,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         sklearn_labels_per_s=n / t_sklearn, ratio_vs_sklearn=t_sklearn / t_ours))
         print(f"{name:>9}: numpy {t_ours * 1e3:8.2f} ms | old loop {t_loop * 1e3:8.1f} ms "
               f"({t_loop / t_ours:6.1f}x slower) | scikit-learn {t_sklearn * 1e3:7.2f} ms")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--large", action="store_true", help="200,000 labels instead of 50,000")
+    args = parser.parse_args(argv)
+    rows = run(n=200_000 if args.large else 50_000)
     save("metrics", rows, quick=not args.large)
     return rows
 

@@ -59,6 +59,8 @@ class ModelArguments:
         "help": "bpe | wordpiece | unigram | char | word | sentencepiece"})
     vocab_size: int = field(default=4000, metadata={
         "help": "vocabulary size of a newly trained tokenizer; 0 = every character/word (char and word kinds)"})
+    tokenizer_lowercase: bool = field(default=False, metadata={
+        "help": "a newly trained tokenizer lowercases text first (an uncased model, like bert-base-uncased)"})
     trust_remote_code: bool = field(default=False, metadata={
         "help": "let AutoTokenizer run a Hub tokenizer's own code (the examples' flag); the model itself is always "
                 "built from nlpseq's classes, never from a checkpoint's code"})

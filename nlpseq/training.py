@@ -257,7 +257,8 @@ def load_or_train_tokenizer(model_args: ModelArguments, data, data_args: DataArg
     texts = texts_for_tokenizer(data, data_args, task)
     every_symbol = model_args.tokenizer_kind in ("char", "word")  # a whole-corpus vocabulary keeps rare symbols
     tokenizer = train_tokenizer(texts, kind=model_args.tokenizer_kind, vocab_size=model_args.vocab_size or None,
-                                preset=PRESET_FOR_TASK[task], min_frequency=1 if every_symbol else 2)
+                                preset=PRESET_FOR_TASK[task], min_frequency=1 if every_symbol else 2,
+                                lowercase=model_args.tokenizer_lowercase)
     save_tokenizer(tokenizer, output_dir)
     return tokenizer
 

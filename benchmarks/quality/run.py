@@ -48,6 +48,7 @@ class Target:
     published: str
     within_seconds: float | None = None  # "reach the goal within this much training time"
     why_missed: str = ""  # the reason a missed goal was missed, as measured (written into the results)
+    pretrain: tuple[str, str] | None = None  # (recipe, argument file) run first when its output folder is missing
 
 
 TARGETS = {
@@ -71,6 +72,15 @@ TARGETS = {
     "sst2-bilstm": Target(
         "finetune_classification", "sst2", "BiLSTM 1 x 128, max-pooled, no pretrained vectors (recurrent tiny)",
         "eval_accuracy", "dev accuracy", 0.85, True, "BiLSTM 87.5 with GloVe (Tai et al. 2015)"),
+    "sst2-encoder-pretrained": Target(
+        "finetune_classification", "sst2", "Transformer encoder 4 x 256, masked-LM pretrained on WikiText-2 "
+        "(encoder small)", "eval_accuracy", "dev accuracy", 0.84, True,
+        "BiLSTM 87.5 with GloVe (Tai et al. 2015); BERT-base 93.5 (Devlin et al. 2019)",
+        pretrain=("pretrain_mlm", "wikitext2-mlm")),
+    "sst2-encoder-scratch": Target(
+        "finetune_classification", "sst2", "Transformer encoder 4 x 256, from scratch, same vocabulary "
+        "(encoder small)", "eval_accuracy", "dev accuracy", 0.84, True, "(the ablation of the pretrained row)",
+        pretrain=("pretrain_mlm", "wikitext2-mlm")),
     "multi30k-transformer": Target(
         "finetune_translation", "multi30k", "Transformer 3+3 x 256, pre-norm, BPE 8k (transformer-seq2seq small)",
         "predict_bleu", "test_2016_flickr sacreBLEU", 30.0, True,
@@ -135,8 +145,24 @@ def time_to_goal(points: list[dict], target: Target) -> float | None:
     return None
 
 
+def pretraining(target: Target, data_dir: Path | None) -> str | None:
+    """Run the target's pretraining argument file first unless its output folder already holds a model; the
+    pretraining's facts (command, steps, training time, validation loss) for the results row."""
+    if target.pretrain is None:
+        return None
+    recipe, name = target.pretrain
+    path, values = argument_file(name, data_dir)
+    out = common.ROOT / values["output_dir"]
+    if not (out / "config.json").is_file():
+        __import__(recipe).main([str(path)])
+    done = json.loads((out / "all_results.json").read_text())
+    return (f"after `python recipes/{recipe}.py recipes/quality/{name}.yaml` ({done.get('epoch', 0):.1f} epochs, "
+            f"{done['train_runtime'] / 60:.0f} min, validation loss {done['eval_loss']:.3f})")
+
+
 def measure(name: str, data_dir: Path | None, minutes: float | None) -> dict:
     target = TARGETS[name]
+    pretrained = pretraining(target, data_dir)
     path, values = argument_file(name, data_dir)
     clock = EvalClock()
     callbacks = [clock] + ([TimeLimitCallback(minutes)] if minutes else [])
@@ -158,7 +184,7 @@ def measure(name: str, data_dir: Path | None, minutes: float | None) -> dict:
             "steps": clock.points[-1]["step"] if clock.points else None, "threads": torch.get_num_threads(),
             "load_before": load_before, "load_after": load_after, "command": command,
             "recipe_command": f"python recipes/{target.recipe}.py {path.relative_to(common.ROOT)}"
-            if data_dir is None else None, "arguments": values, "curve": clock.points}
+            if data_dir is None else None, "pretraining": pretrained, "arguments": values, "curve": clock.points}
 
 
 TITLES = {"tinyshakespeare": "Tiny Shakespeare, character level (decoder)",
@@ -185,7 +211,8 @@ def row(result: dict) -> dict:
                     f"{result['train_seconds']:.0f} s "
                     f"training ({result['wall_seconds']:.0f} s wall), {result['threads']} threads, load "
                     f"{result['load_before'][0]:.2f} before / {result['load_after'][0]:.2f} after; "
-                    f"`{result['command']}`" + (f" = `{result['recipe_command']}`" if result["recipe_command"] else ""))
+                    f"`{result['command']}`" + (f" = `{result['recipe_command']}`" if result["recipe_command"] else "")
+                    + (f", {result['pretraining']}" if result.get("pretraining") else ""))
     return out
 
 
