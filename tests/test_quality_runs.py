@@ -17,20 +17,27 @@ TASKS = {"pretrain_clm": "clm", "pretrain_mlm": "mlm", "finetune_classification"
          "finetune_translation": "translation"}
 
 
+#: every argument file and its recipe: the targets', and the pretraining stages some targets run first
+RECIPES = {**{name: t.recipe for name, t in TARGETS.items()},
+           **{t.pretrain[1]: t.pretrain[0] for t in TARGETS.values() if t.pretrain}}
+
+
 def test_every_argument_file_has_a_target_and_every_target_a_file():
-    assert sorted(p.stem for p in RUN_DIR.glob("*.yaml")) == sorted(TARGETS)
+    assert sorted(p.stem for p in RUN_DIR.glob("*.yaml")) == sorted(RECIPES)
+    assert not set(TARGETS) & {t.pretrain[1] for t in TARGETS.values() if t.pretrain}  # a stage is not a target
 
 
-@pytest.mark.parametrize("name", sorted(TARGETS))
+@pytest.mark.parametrize("name", sorted(RECIPES))
 def test_argument_files_parse_as_recipe_arguments(name, tmp_path):
     path, values = argument_file(name, tmp_path)  # the data path rewritten into tmp_path
     assert str(tmp_path) in values["dataset_name"]
-    training = Seq2SeqTrainingArguments if TARGETS[name].recipe == "finetune_translation" else TrainingArguments
+    task = TASKS[RECIPES[name]]
+    training = Seq2SeqTrainingArguments if task == "translation" else TrainingArguments
     model_args, data_args, training_args = parse_args(ModelArguments, DataArguments, training, argv=[str(path)],
-                                                      task=TASKS[TARGETS[name].recipe])
+                                                      task=task)
     assert data_args.dataset_name == values["dataset_name"]
-    # the file's rate, else its size preset's: the value the run trains at
-    preset = run_defaults(values["model_family"], TASKS[TARGETS[name].recipe], values["config_name"])
+    # the file's rate, else its preset's (fine-tuning values from a checkpoint): the value the run trains at
+    preset = run_defaults(values["model_family"], task, model_args.config_name, values.get("model_name_or_path"))
     assert training_args.learning_rate == values.get("learning_rate", preset["learning_rate"])
     assert training_args.report_to == []
     assert training_args.output_dir.startswith("runs/quality/")
