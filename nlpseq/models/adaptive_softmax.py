@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 
 from .errors import ConfigurationError
 
@@ -44,19 +45,23 @@ class AdaptiveSoftmaxHead(nn.AdaptiveLogSoftmaxWithLoss):
         return nll / count
 
 
-def next_token_outputs(head: nn.Module, hidden_states: torch.Tensor, labels: torch.LongTensor | None,
-                       loss_function, vocab_size: int, num_items_in_batch=None
-                       ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """``(logits, loss)`` of a causal LM's output layer: a full softmax (``head`` is the tied ``nn.Linear``) or the
-    adaptive one, which with ``labels`` returns only the loss (skipping the full scores is what it saves)."""
-    if isinstance(head, AdaptiveSoftmaxHead):
+def causal_lm_output(model, hidden_states: torch.Tensor, labels: torch.LongTensor | None,
+                     outputs: BaseModelOutputWithPast, num_items_in_batch=None) -> CausalLMOutputWithPast:
+    """A causal LM's output from ``hidden_states`` (the positions it keeps) and the base model's ``outputs`` (cache,
+    hidden states, attentions): ``model.lm_head`` is a full softmax (the tied ``nn.Linear``) or the adaptive one,
+    which with ``labels`` returns only the loss (skipping the full scores is what it saves)."""
+    head, logits, loss = model.lm_head, None, None
+    if not isinstance(head, AdaptiveSoftmaxHead):
+        logits = head(hidden_states)
         if labels is not None:
-            return None, head.loss(hidden_states, labels, num_items_in_batch)
-        return head.logits(hidden_states), None
-    logits = head(hidden_states)
-    loss = (loss_function(logits, labels, vocab_size=vocab_size, num_items_in_batch=num_items_in_batch)
-            if labels is not None else None)
-    return logits, loss
+            loss = model.loss_function(logits, labels, vocab_size=model.config.vocab_size,
+                                       num_items_in_batch=num_items_in_batch)
+    elif labels is not None:
+        loss = head.loss(hidden_states, labels, num_items_in_batch)
+    else:
+        logits = head.logits(hidden_states)
+    return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
+                                  hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 
 
 def output_layer(in_features: int, config) -> nn.Module:

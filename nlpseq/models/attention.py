@@ -141,14 +141,11 @@ class MultiHeadAttention(nn.Module):
         self.v_proj = nn.Linear(config.hidden_size, config.hidden_size)
         self.o_proj = nn.Linear(config.hidden_size, config.hidden_size)
 
-    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, seq, hidden)`` -> ``(batch, heads, seq, head_dim)``."""
-        return x.view(*x.shape[:-1], self.num_heads, self.head_dim).transpose(1, 2)
-
     def _project(self, x: torch.Tensor, projections: tuple[nn.Module, ...]) -> tuple[torch.Tensor, ...]:
         """``x W + b`` for each projection, as heads ``(batch, heads, seq, head_dim)``; ``linear_projections`` fuses
         the products into one matrix multiply where that is faster."""
-        return tuple(self._split_heads(y) for y in linear_projections(x, projections))
+        return tuple(y.view(*y.shape[:-1], self.num_heads, self.head_dim).transpose(1, 2)  # split into heads
+                     for y in linear_projections(x, projections))
 
     def _cross_key_values(self, key_value_states: torch.Tensor, past_key_values: Cache | None):
         cache = past_key_values.cross_attention_cache if isinstance(past_key_values, EncoderDecoderCache) else None

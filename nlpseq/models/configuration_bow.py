@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from .configuration_checks import check_activation
+from .configuration_checks import check_activation, check_choice
 from .errors import ConfigurationError
 
 BOW_WEIGHTINGS = ("count", "tfidf")
@@ -52,10 +52,8 @@ class BowConfig(PretrainedConfig):
 
     def __post_init__(self, **kwargs):
         self.hidden_sizes = list(self.hidden_sizes or [])
-        if self.weighting not in BOW_WEIGHTINGS:
-            raise ConfigurationError(f"weighting={self.weighting!r}; choose one of {BOW_WEIGHTINGS}.")
-        if self.norm not in BOW_NORMS:
-            raise ConfigurationError(f"norm={self.norm!r}; choose one of {BOW_NORMS}.")
+        check_choice(self, "weighting", BOW_WEIGHTINGS)
+        check_choice(self, "norm", BOW_NORMS)
         check_activation(self.hidden_act)
         if self.bigram_buckets < 0:
             raise ConfigurationError(f"bigram_buckets={self.bigram_buckets}: use 0 (unigrams only) or a positive "

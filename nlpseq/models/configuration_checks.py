@@ -5,6 +5,13 @@ from __future__ import annotations
 from .errors import ConfigurationError
 
 
+def check_choice(config, name: str, choices: tuple) -> None:
+    """``config.<name>`` must be one of ``choices``."""
+    value = getattr(config, name)
+    if value not in choices:
+        raise ConfigurationError(f"{name}={value!r}; choose one of {choices}.")
+
+
 def check_activation(name: str) -> None:
     """``name`` must be a transformers activation (a key of ``ACT2FN``). That table is built with torch, so it is
     imported here, when a config is checked, not when the module is imported; without torch the check is left to

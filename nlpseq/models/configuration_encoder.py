@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .configuration_checks import check_choice
 from .configuration_transformer import TransformerConfig
-from .errors import ConfigurationError
 
 CLASSIFIER_POOLING = ("cls", "mean")
 
@@ -32,7 +32,5 @@ class EncoderConfig(TransformerConfig):
     classifier_pooling: str = "cls"
 
     def __post_init__(self, **kwargs):
-        if self.classifier_pooling not in CLASSIFIER_POOLING:
-            raise ConfigurationError(f"classifier_pooling={self.classifier_pooling!r}; choose one of "
-                                     f"{CLASSIFIER_POOLING}.")
+        check_choice(self, "classifier_pooling", CLASSIFIER_POOLING)
         super().__post_init__(**kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from .configuration_checks import check_adaptive_softmax
+from .configuration_checks import check_adaptive_softmax, check_choice
 from .errors import ConfigurationError
 
 RNN_CELLS = ("rnn", "lstm", "gru")
@@ -22,6 +22,21 @@ def check_implementation(implementation: str) -> None:
     if implementation not in RNN_IMPLEMENTATIONS:
         raise ConfigurationError(f"Unknown rnn_implementation {implementation!r}; choose 'eager' (our step-by-step "
                                  "cells) or 'fused' (torch.nn.RNN/LSTM/GRU kernels on the same weights).")
+
+
+def check_recurrent_config(config, *sizes: str) -> None:
+    """What both recurrent configs check: the cell and the implementation, ``embedding_size`` (default
+    ``hidden_size``), sizes >= 1 (the four shared ones, then ``sizes``) and dropout rates in [0, 1)."""
+    check_cell(config.cell)
+    check_implementation(config.rnn_implementation)
+    if config.embedding_size is None:
+        config.embedding_size = config.hidden_size
+    for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", *sizes):
+        if getattr(config, name) < 1:
+            raise ConfigurationError(f"{name} must be >= 1, got {getattr(config, name)}.")
+    for name in ("dropout", "hidden_dropout_prob"):
+        if not 0.0 <= getattr(config, name) < 1.0:
+            raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(config, name)}.")
 
 
 class RecurrentConfig(PretrainedConfig):
@@ -81,19 +96,8 @@ class RecurrentConfig(PretrainedConfig):
     use_cache: bool = True
 
     def __post_init__(self, **kwargs):
-        check_cell(self.cell)
-        check_implementation(self.rnn_implementation)
-        if self.classifier_pooling not in CLASSIFIER_POOLINGS:
-            raise ConfigurationError(f"classifier_pooling={self.classifier_pooling!r}; choose one of "
-                                     f"{CLASSIFIER_POOLINGS}.")
-        if self.embedding_size is None:
-            self.embedding_size = self.hidden_size
-        for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        for name in ("dropout", "hidden_dropout_prob"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
+        check_recurrent_config(self)
+        check_choice(self, "classifier_pooling", CLASSIFIER_POOLINGS)
         check_adaptive_softmax(self)
         super().__post_init__(**kwargs)
 

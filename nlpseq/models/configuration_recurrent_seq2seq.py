@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from .configuration_recurrent import check_cell, check_implementation
+from .configuration_recurrent import check_recurrent_config
 from .errors import ConfigurationError
 
 ATTENTION_TYPES = ("none", "bahdanau", "luong")
@@ -76,8 +76,7 @@ class RecurrentSeq2SeqConfig(PretrainedConfig):
     use_cache: bool = True
 
     def __post_init__(self, **kwargs):
-        check_cell(self.cell)
-        check_implementation(self.rnn_implementation)
+        check_recurrent_config(self, "max_source_length")
         if self.attention not in ATTENTION_TYPES:
             raise ConfigurationError(f"Unknown attention type {self.attention!r}; choose one of {ATTENTION_TYPES}.")
         if self.luong_score not in LUONG_SCORES:
@@ -91,17 +90,9 @@ class RecurrentSeq2SeqConfig(PretrainedConfig):
                 raise ConfigurationError(f"luong_score='dot' needs the encoder's output width ({width}) to equal the "
                                          f"decoder's hidden_size ({self.hidden_size}); use luong_score='general' or "
                                          "bidirectional_encoder=False.")
-        if self.embedding_size is None:
-            self.embedding_size = self.hidden_size
-        for name in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "max_source_length"):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.decoder_vocab_size is not None and self.decoder_vocab_size < 1:
             raise ConfigurationError(f"decoder_vocab_size must be >= 1 (or None to share vocab_size), got "
                                      f"{self.decoder_vocab_size}.")
-        for name in ("dropout", "hidden_dropout_prob"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigurationError(f"{name} must be in [0, 1), got {getattr(self, name)}.")
         if not 0.0 <= self.teacher_forcing_ratio <= 1.0:
             raise ConfigurationError(f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio}.")
         super().__post_init__(**kwargs)

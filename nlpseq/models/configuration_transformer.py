@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import PretrainedConfig
 
-from .configuration_checks import check_activation
+from .configuration_checks import check_activation, check_choice
 from .errors import ConfigurationError
 
 NORM_POSITIONS = ("post", "pre")
@@ -50,13 +50,10 @@ class TransformerConfig(PretrainedConfig):
                 f"hidden_size={self.hidden_size} is not divisible by num_attention_heads="
                 f"{self.num_attention_heads}; pick sizes with hidden_size % num_attention_heads == 0."
             )
-        if self.position_embedding_type not in POSITION_EMBEDDING_TYPES:
-            raise ConfigurationError(f"position_embedding_type={self.position_embedding_type!r}; "
-                                     f"choose one of {POSITION_EMBEDDING_TYPES}.")
+        check_choice(self, "position_embedding_type", POSITION_EMBEDDING_TYPES)
         if self.position_embedding_type == "rotary" and (self.hidden_size // self.num_attention_heads) % 2:
             raise ConfigurationError("rotary positions need an even head size (hidden_size // num_attention_heads).")
-        if self.norm_position not in NORM_POSITIONS:
-            raise ConfigurationError(f"norm_position={self.norm_position!r}; choose one of {NORM_POSITIONS}.")
+        check_choice(self, "norm_position", NORM_POSITIONS)
         check_activation(self.hidden_act)
         super().__post_init__(**kwargs)
 

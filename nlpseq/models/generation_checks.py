@@ -55,11 +55,10 @@ def check_generated_length(config, prompt_length: int, max_length: int) -> None:
 
 def check_cache_implementation(model_name: str, cache_implementation: str | None) -> None:
     """Refuse a key/value cache layout for a model whose generation state is a recurrent state."""
-    if cache_implementation is None:
-        return
-    raise InputError(f"{model_name} carries a recurrent state (one fixed-size vector per layer), not a key/value "
-                     f"cache, so cache_implementation={cache_implementation!r} cannot apply; drop it (generation "
-                     "already takes constant memory per token)")
+    if cache_implementation is not None:
+        raise InputError(f"{model_name} carries a recurrent state (one fixed-size vector per layer), not a key/value "
+                         f"cache, so cache_implementation={cache_implementation!r} cannot apply; drop it (generation "
+                         "already takes constant memory per token)")
 
 
 class CheckedGenerationMixin(GenerationMixin):

@@ -1,5 +1,5 @@
 """What the models of every family share around their layers: the weight init, the dropout rule before a
-classifier, and the classification losses.
+classifier, and the classification losses and outputs.
 
 A sequence head pools ``(batch, seq, hidden) -> (batch, hidden)`` its own way (the first token, the mean, the
 last real token, the final recurrent state, a bag of words), then ``logits = W dropout(pooled) + b``; a token head
@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import initialization as init
+from transformers.modeling_outputs import SequenceClassifierOutput, TokenClassifierOutput
+from transformers.utils import ModelOutput
 
 from .speedups import Dropout
 
@@ -36,22 +38,27 @@ def classifier_dropout(config) -> Dropout:
     return Dropout(rate)
 
 
-def sequence_classification_loss(model, logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+def sequence_classifier_output(model, logits: torch.Tensor, labels: torch.Tensor | None,
+                               hidden_states: tuple[torch.Tensor, ...] | None = None,
+                               attentions: tuple[torch.Tensor, ...] | None = None,
+                               output_class: type[ModelOutput] = SequenceClassifierOutput) -> ModelOutput:
     """``logits (batch, num_labels)`` against ``labels (batch,)`` (or ``(batch, num_labels)``): MSE, cross-entropy or
-    binary cross-entropy by ``config.problem_type`` (set from the labels on first use); None without labels."""
-    if labels is None:
-        return None
-    return model.loss_function(labels=labels, pooled_logits=logits, config=model.config)
+    binary cross-entropy by ``config.problem_type`` (set from the labels on first use); no loss without labels.
+    Returned as ``output_class`` with the base model's ``hidden_states`` and ``attentions``."""
+    loss = None if labels is None else model.loss_function(labels=labels, pooled_logits=logits, config=model.config)
+    return output_class(loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions)
 
 
-def token_classification_loss(model, logits: torch.Tensor, labels: torch.Tensor | None,
-                              num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor | None:
+def token_classifier_output(model, logits: torch.Tensor, labels: torch.Tensor | None,
+                            hidden_states: tuple[torch.Tensor, ...] | None = None,
+                            attentions: tuple[torch.Tensor, ...] | None = None,
+                            num_items_in_batch: int | torch.Tensor | None = None) -> TokenClassifierOutput:
     """``logits (batch, seq, num_labels)`` against ``labels (batch, seq)``, -100 ignored: the mean cross-entropy over
-    labelled tokens, or their sum over ``num_items_in_batch`` (the Trainer's count) when given; None without
-    labels."""
-    if labels is None:
-        return None
-    return model.loss_function(logits, labels, model.config, num_items_in_batch=num_items_in_batch)
+    labelled tokens, or their sum over ``num_items_in_batch`` (the Trainer's count) when given; no loss without
+    labels. Returned with the base model's ``hidden_states`` and ``attentions``."""
+    loss = (None if labels is None
+            else model.loss_function(logits, labels, model.config, num_items_in_batch=num_items_in_batch))
+    return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions)
 
 
-__all__ = ["classifier_dropout", "init_normal", "sequence_classification_loss", "token_classification_loss"]
+__all__ = ["classifier_dropout", "init_normal", "sequence_classifier_output", "token_classifier_output"]

@@ -30,7 +30,7 @@ from transformers.utils import can_return_tuple
 
 from .configuration_bow import BowConfig
 from .errors import DataError, DataTypeError, InputError
-from .heads import init_normal, sequence_classification_loss
+from .heads import init_normal, sequence_classifier_output
 from .speedups import Dropout
 
 BIGRAM_HASH_PRIME = 116049371  # fastText's multiplier for hashing word n-grams
@@ -175,9 +175,7 @@ class BowForSequenceClassification(BowPreTrainedModel):
         bow = self.vectorizer(input_ids, attention_mask)                        # (batch, vocab)
         hidden = self.mlp(bow)                                                  # (batch, hidden_sizes[-1])
         logits = self.classifier(self.dropout(hidden))                         # (batch, num_labels)
-        loss = sequence_classification_loss(self, logits, labels)
-        hidden_states = (bow, hidden) if output_hidden_states else None
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states)
+        return sequence_classifier_output(self, logits, labels, (bow, hidden) if output_hidden_states else None)
 
 
 __all__ = ["BowForSequenceClassification", "BowPreTrainedModel", "BowVectorizer"]

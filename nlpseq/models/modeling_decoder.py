@@ -18,10 +18,10 @@ from transformers.modeling_outputs import (
 )
 from transformers.utils import can_return_tuple
 
-from .adaptive_softmax import next_token_outputs, output_layer
+from .adaptive_softmax import causal_lm_output, output_layer
 from .configuration_decoder import DecoderConfig
 from .generation_checks import CheckedGenerationMixin
-from .heads import classifier_dropout, sequence_classification_loss
+from .heads import classifier_dropout, sequence_classifier_output
 from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
@@ -30,11 +30,9 @@ class DecoderPreTrainedModel(TransformerPreTrainedModel):
 
 
 class DecoderModel(DecoderPreTrainedModel):
-    """Embeddings -> N causal blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutputWithPast``.
-
-    All input preparation (ids or embeddings, length check incl. the cached past, positions from the mask, causal
-    mask, KV cache) is ``TransformerStack.forward``.
-    """
+    """Embeddings -> N causal blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutputWithPast``; all
+    input preparation (length check incl. the cached past, positions from the mask, causal mask, KV cache) is
+    ``TransformerStack.forward``."""
 
     def __init__(self, config: DecoderConfig):
         super().__init__(config)
@@ -99,11 +97,9 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
         **kwargs,
     ) -> CausalLMOutputWithPast | tuple:
         """Returns logits ``(batch, seq, vocab)`` (only the last ``logits_to_keep`` positions if > 0); with
-        ``config.adaptive_softmax_cutoffs`` and ``labels``, only the loss.
-
-        With ``labels`` (training) no KV cache is built unless ``use_cache=True`` is passed: nothing would reuse it,
-        and filling it copies every layer's keys and values.
-        """
+        ``config.adaptive_softmax_cutoffs`` and ``labels``, only the loss. With ``labels`` (training) no KV cache is
+        built unless ``use_cache=True`` is passed: nothing would reuse it, and filling it copies every layer's keys
+        and values."""
         if use_cache is None and labels is not None:
             use_cache = False
         outputs = self.model(
@@ -112,13 +108,8 @@ class DecoderForCausalLM(DecoderPreTrainedModel, CheckedGenerationMixin):
             output_hidden_states=output_hidden_states, return_dict=True,
         )
         hidden_states = outputs.last_hidden_state
-        logits, loss = next_token_outputs(self.lm_head, hidden_states[:, -logits_to_keep:] if logits_to_keep
-                                          else hidden_states, labels, self.loss_function, self.config.vocab_size,
-                                          kwargs.get("num_items_in_batch"))
-        return CausalLMOutputWithPast(
-            loss=loss, logits=logits, past_key_values=outputs.past_key_values,
-            hidden_states=outputs.hidden_states, attentions=outputs.attentions,
-        )
+        return causal_lm_output(self, hidden_states[:, -logits_to_keep:] if logits_to_keep else hidden_states, labels,
+                                outputs, kwargs.get("num_items_in_batch"))
 
 
 class DecoderForSequenceClassification(DecoderPreTrainedModel):
@@ -167,10 +158,8 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
         index = self._last_token_index(input_ids, attention_mask, hidden_states.shape[1], hidden_states.device)
         pooled = hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
         logits = self.score(self.dropout(pooled))
-        loss = sequence_classification_loss(self, logits, labels)
-        return SequenceClassifierOutputWithPast(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions,
-        )
+        return sequence_classifier_output(self, logits, labels, outputs.hidden_states, outputs.attentions,
+                                          SequenceClassifierOutputWithPast)
 
 
 __all__ = ["DecoderForCausalLM", "DecoderForSequenceClassification", "DecoderModel", "DecoderPreTrainedModel"]

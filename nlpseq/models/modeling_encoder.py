@@ -24,7 +24,7 @@ from transformers.modeling_outputs import (
 from transformers.utils import can_return_tuple
 
 from .configuration_encoder import EncoderConfig
-from .heads import classifier_dropout, sequence_classification_loss, token_classification_loss
+from .heads import classifier_dropout, sequence_classifier_output, token_classifier_output
 from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
@@ -33,11 +33,8 @@ class EncoderPreTrainedModel(TransformerPreTrainedModel):
 
 
 class EncoderModel(EncoderPreTrainedModel):
-    """Embeddings -> N bidirectional blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutput``.
-
-    All input preparation (ids or embeddings, length check, positions, mask) is ``TransformerStack.forward``;
-    positions count from the first token whatever the mask (BERT's rule: it pads on the right).
-    """
+    """Embeddings -> N bidirectional blocks (-> final LayerNorm for pre-norm). Returns ``BaseModelOutput``; all
+    input preparation (ids or embeddings, length check, positions, mask) is ``TransformerStack.forward``."""
 
     def __init__(self, config: EncoderConfig):
         super().__init__(config)
@@ -62,10 +59,8 @@ class EncoderModel(EncoderPreTrainedModel):
         output_hidden_states: bool | None = None,
         **kwargs,
     ) -> BaseModelOutput | tuple:
-        """input_ids ``(batch, seq)``; attention_mask ``(batch, seq)`` with 1 for real tokens, 0 for padding.
-
-        Positions count from the first token (right padding, as BERT), unless ``position_ids`` are given.
-        """
+        """input_ids ``(batch, seq)``; attention_mask ``(batch, seq)`` with 1 for real tokens, 0 for padding. Positions
+        count from the first token (right padding, as BERT), unless ``position_ids`` are given."""
         output_attentions, output_hidden_states = resolve_output_flags(self.config, output_attentions,
                                                                        output_hidden_states)
         return self.encoder(
@@ -88,7 +83,33 @@ class MaskedLMHead(nn.Module):
         return self.decoder(self.norm(self.act(self.dense(hidden_states))))
 
 
-class EncoderForMaskedLM(EncoderPreTrainedModel):
+class EncoderHead(EncoderPreTrainedModel):
+    """What the three heads share: ``self.model`` (an ``EncoderModel``) and ``forward``, which runs it and passes
+    its output to the head's ``_head_output``."""
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        **kwargs,
+    ) -> MaskedLMOutput | SequenceClassifierOutput | TokenClassifierOutput | tuple:
+        """Returns the head's logits (their shape is on its ``_head_output``) and, given ``labels``, its loss."""
+        outputs = self.model(
+            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
+            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states, return_dict=True,
+        )
+        return self._head_output(outputs, attention_mask, labels, kwargs.get("num_items_in_batch"))
+
+
+class EncoderForMaskedLM(EncoderHead):
     """Masked LM: predict the selected tokens from both sides; labels are -100 except at selected positions.
     Under the Trainer the loss is a sum divided by ``num_items_in_batch`` (correct under accumulation/DDP)."""
 
@@ -106,36 +127,18 @@ class EncoderForMaskedLM(EncoderPreTrainedModel):
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.mlm_head.decoder = value
 
-    @can_return_tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.LongTensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.LongTensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        **kwargs,
-    ) -> MaskedLMOutput | tuple:
-        """Returns logits ``(batch, seq, vocab)``."""
-        outputs = self.model(
-            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
-            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, return_dict=True,
-        )
+    def _head_output(self, outputs: BaseModelOutput, attention_mask: torch.Tensor | None, labels: torch.Tensor | None,
+                     num_items_in_batch: int | torch.Tensor | None) -> MaskedLMOutput:
+        """Logits ``(batch, seq, vocab)``."""
         logits = self.mlm_head(outputs.last_hidden_state)
-        loss = None
-        if labels is not None:
-            loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
-                                      num_items_in_batch=kwargs.get("num_items_in_batch"))
+        loss = None if labels is None else self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
+                                                               num_items_in_batch=num_items_in_batch)
         return MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
                               attentions=outputs.attentions)
 
 
-class EncoderForSequenceClassification(EncoderPreTrainedModel):
-    """Sequence label from the first token's vector (``"cls"``) or the mean over real tokens (``"mean"``)."""
+class EncoderClassifier(EncoderHead):
+    """What the two classification heads share: dropout -> linear (``classifier``) on the encoder's vectors."""
 
     accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
 
@@ -146,6 +149,10 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
         self.dropout = classifier_dropout(config)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
+
+
+class EncoderForSequenceClassification(EncoderClassifier):
+    """Sequence label from the first token's vector (``"cls"``) or the mean over real tokens (``"mean"``)."""
 
     def pool(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
         """``(batch, seq, hidden)`` -> ``(batch, hidden)`` by ``config.classifier_pooling``."""
@@ -156,67 +163,21 @@ class EncoderForSequenceClassification(EncoderPreTrainedModel):
         weights = attention_mask.to(hidden_states.dtype)[..., None]             # (batch, seq, 1)
         return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
-    @can_return_tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.LongTensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.LongTensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        **kwargs,
-    ) -> SequenceClassifierOutput | tuple:
-        """Returns logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
-        outputs = self.model(
-            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
-            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, return_dict=True,
-        )
+    def _head_output(self, outputs: BaseModelOutput, attention_mask: torch.Tensor | None, labels: torch.Tensor | None,
+                     num_items_in_batch: int | torch.Tensor | None) -> SequenceClassifierOutput:
+        """Logits ``(batch, num_labels)``; the loss follows ``config.problem_type``."""
         logits = self.classifier(self.dropout(self.pool(outputs.last_hidden_state, attention_mask)))
-        loss = sequence_classification_loss(self, logits, labels)
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                        attentions=outputs.attentions)
+        return sequence_classifier_output(self, logits, labels, outputs.hidden_states, outputs.attentions)
 
 
-class EncoderForTokenClassification(EncoderPreTrainedModel):
+class EncoderForTokenClassification(EncoderClassifier):
     """A label per token (tagging): dropout -> linear on every position, ``(batch, seq, num_labels)``."""
 
-    accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
-
-    def __init__(self, config: EncoderConfig):
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.model = EncoderModel(config)
-        self.dropout = classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    @can_return_tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.LongTensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        inputs_embeds: torch.Tensor | None = None,
-        labels: torch.LongTensor | None = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        **kwargs,
-    ) -> TokenClassifierOutput | tuple:
-        """Returns logits ``(batch, seq, num_labels)``; labels ``(batch, seq)`` with -100 ignored."""
-        outputs = self.model(
-            input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, position_ids=position_ids,
-            inputs_embeds=inputs_embeds, output_attentions=output_attentions,
-            output_hidden_states=output_hidden_states, return_dict=True,
-        )
+    def _head_output(self, outputs: BaseModelOutput, attention_mask: torch.Tensor | None, labels: torch.Tensor | None,
+                     num_items_in_batch: int | torch.Tensor | None) -> TokenClassifierOutput:
+        """Logits ``(batch, seq, num_labels)``; labels ``(batch, seq)`` with -100 ignored."""
         logits = self.classifier(self.dropout(outputs.last_hidden_state))
-        loss = token_classification_loss(self, logits, labels)
-        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
-                                     attentions=outputs.attentions)
+        return token_classifier_output(self, logits, labels, outputs.hidden_states, outputs.attentions)
 
 
 __all__ = [

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import (
     BaseModelOutputWithPast,
@@ -25,22 +24,18 @@ from transformers.modeling_outputs import (
 )
 from transformers.utils import can_return_tuple
 
-from .adaptive_softmax import next_token_outputs, output_layer
+from .adaptive_softmax import causal_lm_output, output_layer
 from .configuration_recurrent import RecurrentConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
-from .heads import sequence_classification_loss, token_classification_loss
-from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
+from .heads import sequence_classifier_output, token_classifier_output
+from .recurrent import Recurrent, RecurrentPreTrainedBase, State, state_from_cache
 from .speedups import Dropout
 
 
-class RecurrentPreTrainedModel(PreTrainedModel):
+class RecurrentPreTrainedModel(RecurrentPreTrainedBase):
     config_class = RecurrentConfig
-    base_model_prefix = "model"
     _no_split_modules = ["Recurrent"]
-
-    def _init_weights(self, module: nn.Module) -> None:
-        init_recurrent_model_weights(module, self.config.initializer_range)
 
 
 class RecurrentModel(RecurrentPreTrainedModel):
@@ -98,8 +93,6 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
     embedding_size`` only when the sizes differ). Loss: cross-entropy of ``logits[:, :-1]`` vs ``labels[:, 1:]``
     with -100 ignored; a sum over ``num_items_in_batch`` under the Trainer, so gradient accumulation is exact."""
 
-    has_key_value_cache = False  # a recurrent state: no cache_implementation applies
-
     _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
 
     def __init__(self, config: RecurrentConfig):
@@ -134,12 +127,7 @@ class RecurrentForCausalLM(RecurrentPreTrainedModel, CheckedGenerationMixin):
         hidden_states = outputs.last_hidden_state
         if logits_to_keep:
             hidden_states = hidden_states[:, -logits_to_keep:]
-        logits, loss = next_token_outputs(self.lm_head, self.projection(hidden_states), labels, self.loss_function,
-                                          self.config.vocab_size, kwargs.get("num_items_in_batch"))
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
-                                      hidden_states=outputs.hidden_states)
-
-    _reorder_cache = staticmethod(reorder_state)   # beam search: keep the surviving beams' states
+        return causal_lm_output(self, self.projection(hidden_states), labels, outputs, kwargs.get("num_items_in_batch"))
 
 
 class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
@@ -185,8 +173,7 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
         outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=True,
                              output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.score(self.pool(outputs.last_hidden_state, outputs.past_key_values, attention_mask))
-        loss = sequence_classification_loss(self, logits, labels)
-        return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+        return sequence_classifier_output(self, logits, labels, outputs.hidden_states)
 
 
 class RecurrentForTokenClassification(RecurrentPreTrainedModel):
@@ -213,8 +200,8 @@ class RecurrentForTokenClassification(RecurrentPreTrainedModel):
         outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=False,
                              output_hidden_states=output_hidden_states, return_dict=True)
         logits = self.classifier(outputs.last_hidden_state)
-        loss = token_classification_loss(self, logits, labels, kwargs.get("num_items_in_batch"))
-        return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states)
+        return token_classifier_output(self, logits, labels, outputs.hidden_states,
+                                       num_items_in_batch=kwargs.get("num_items_in_batch"))
 
 
 __all__ = [

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import Seq2SeqLMOutput
 from transformers.utils import ModelOutput, can_return_tuple
@@ -37,7 +36,7 @@ from transformers.utils import ModelOutput, can_return_tuple
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
-from .recurrent import Recurrent, State, init_recurrent_model_weights, reorder_state, state_from_cache
+from .recurrent import Recurrent, RecurrentPreTrainedBase, State, state_from_cache
 from .seq2seq_utils import seq2seq_loss, shift_tokens_right
 from .speedups import Dropout
 
@@ -65,10 +64,7 @@ class AttentionMemory:
 
 
 class SourceAttention(nn.Module):
-    """Attention of decoder states over encoder outputs; subclasses define ``project_keys`` and ``score``."""
-
-    def project_keys(self, values: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    """Attention of decoder states over encoder outputs; subclasses define ``key_proj`` and ``score``."""
 
     def score(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -91,9 +87,6 @@ class BahdanauAttention(SourceAttention):
         self.key_proj = nn.Linear(key_size, attention_size)                   # W_k, b
         self.energy = nn.Linear(attention_size, 1, bias=False)                # v
 
-    def project_keys(self, values: torch.Tensor) -> torch.Tensor:
-        return self.key_proj(values)                                          # (batch, source, attention)
-
     def score(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         hidden = torch.tanh(self.query_proj(queries)[:, :, None] + keys[:, None])  # (batch, target, source, att)
         return self.energy(hidden).squeeze(-1)
@@ -105,9 +98,6 @@ class LuongAttention(SourceAttention):
     def __init__(self, query_size: int, key_size: int, score: str):
         super().__init__()
         self.key_proj = nn.Linear(key_size, query_size, bias=False) if score == "general" else nn.Identity()
-
-    def project_keys(self, values: torch.Tensor) -> torch.Tensor:
-        return self.key_proj(values)                                          # W_a h_s: (batch, source, query)
 
     def score(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         return queries @ keys.transpose(1, 2)
@@ -181,8 +171,7 @@ class RecurrentSeq2SeqDecoder(nn.Module):
     def memory(self, encoder_hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> AttentionMemory:
         mask = (torch.ones(encoder_hidden_states.shape[:2], dtype=torch.bool, device=encoder_hidden_states.device)
                 if attention_mask is None else attention_mask.to(encoder_hidden_states.device).bool())
-        keys = self.attention.project_keys(encoder_hidden_states) if self.attention is not None \
-            else encoder_hidden_states
+        keys = self.attention.key_proj(encoder_hidden_states) if self.attention is not None else encoder_hidden_states
         return AttentionMemory(values=encoder_hidden_states, keys=keys, mask=mask)
 
     def initial_state(self, encoder_outputs: RecurrentSeq2SeqEncoderOutput) -> State:
@@ -237,25 +226,18 @@ class RecurrentSeq2SeqDecoder(nn.Module):
         return self.dropout(attentional), out.state, weights
 
 
-class RecurrentSeq2SeqPreTrainedModel(PreTrainedModel):
+class RecurrentSeq2SeqPreTrainedModel(RecurrentPreTrainedBase):
     config_class = RecurrentSeq2SeqConfig
-    base_model_prefix = "model"
-
-    def _init_weights(self, module: nn.Module) -> None:
-        init_recurrent_model_weights(module, self.config.initializer_range)
 
 
 class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, CheckedGenerationMixin):
     """Encoder, decoder and output layer ``logits_t = (h~_t [P]) W_out^T`` (``W_out`` tied to the target
     embedding when ``tie_word_embeddings``; ``P`` projects ``hidden -> embedding`` only when they differ).
 
-    ``labels`` give the loss (cross-entropy, -100 ignored, summed over ``num_items_in_batch`` under the Trainer
-    so gradient accumulation is exact) and, when ``decoder_input_ids`` are missing, the teacher-forcing inputs
-    (``prepare_decoder_input_ids_from_labels``). With ``output_attentions=True`` the cross-attention weights
-    ``(batch, target, source)`` come back as ``cross_attentions[0]``.
+    ``labels`` give the loss (``seq2seq_loss``: -100 ignored, exact under gradient accumulation) and, when
+    ``decoder_input_ids`` are missing, the teacher-forcing inputs (``prepare_decoder_input_ids_from_labels``).
+    With ``output_attentions=True`` the cross-attention weights ``(batch, target, source)`` are ``cross_attentions[0]``.
     """
-
-    has_key_value_cache = False  # a recurrent state: no cache_implementation applies
 
     def __init__(self, config: RecurrentSeq2SeqConfig):
         super().__init__(config)
@@ -346,7 +328,12 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
         """input_ids ``(batch, source)``, decoder_input_ids ``(batch, target)`` -> logits ``(batch, target,
         vocab)``. ``decoder_attention_mask`` is accepted and unused: the decoder reads left to right, so target
         padding (always after the real tokens) cannot change earlier positions, and the loss ignores it."""
-        decoder_input_ids, past_key_values = self._check_inputs(decoder_input_ids, labels, past_key_values)
+        if decoder_input_ids is None:
+            if labels is None:
+                raise InputError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
+                                 "right, starting with decoder_start_token_id).")
+            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
+        past_key_values = state_from_cache(past_key_values)
         encoder_outputs = self._encode(input_ids, attention_mask, inputs_embeds, encoder_outputs, output_hidden_states)
         logits, state, attentional, weights = self._decode(decoder_input_ids, encoder_outputs, attention_mask,
                                                            past_key_values, scheduled=labels is not None)
@@ -359,16 +346,6 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             encoder_last_hidden_state=encoder_outputs.last_hidden_state,
             encoder_hidden_states=encoder_outputs.hidden_states,
         )
-
-    def _check_inputs(self, decoder_input_ids: torch.LongTensor | None, labels: torch.LongTensor | None,
-                      past_key_values: State | Cache | None) -> tuple[torch.LongTensor, State | None]:
-        """The decoder inputs ``(batch, target)`` (from the labels when missing) and the state to resume from."""
-        if decoder_input_ids is None:
-            if labels is None:
-                raise InputError("Pass decoder_input_ids or labels (the decoder's inputs are the labels shifted "
-                                 "right, starting with decoder_start_token_id).")
-            decoder_input_ids = self.prepare_decoder_input_ids_from_labels(labels)
-        return decoder_input_ids, state_from_cache(past_key_values)
 
     def _encode(self, input_ids: torch.LongTensor | None, attention_mask: torch.Tensor | None,
                 inputs_embeds: torch.Tensor | None, encoder_outputs: RecurrentSeq2SeqEncoderOutput | tuple | None,
@@ -414,8 +391,6 @@ class RecurrentSeq2SeqForConditionalGeneration(RecurrentSeq2SeqPreTrainedModel, 
             logits.append(self.lm_head(self.output_projection(attentional)))
             weights.append(step_weights)
         return torch.cat(logits, dim=1), state, None if weights[0] is None else torch.cat(weights, dim=1)
-
-    _reorder_cache = staticmethod(reorder_state)   # beam search: keep the surviving beams' states
 
 
 __all__ = [

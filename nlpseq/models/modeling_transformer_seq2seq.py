@@ -38,12 +38,8 @@ class TransformerSeq2SeqPreTrainedModel(TransformerPreTrainedModel):
 
 
 class TransformerSeq2SeqModel(TransformerSeq2SeqPreTrainedModel):
-    """Encoder + decoder without the output projection. Returns ``Seq2SeqModelOutput``.
-
-    ``encoder``: bidirectional blocks over the source, ``input_ids (batch, src)`` -> ``H (batch, src, hidden)``
-    (``generate()`` calls it once per batch). ``decoder``: causal blocks with cross-attention, ``y_<t (batch, tgt)``
-    and ``H`` -> ``S (batch, tgt, hidden)``. Both are plain ``TransformerStack``s, which prepare their own inputs.
-    """
+    """Encoder + decoder without the output projection: ``H`` and ``S`` of the module docstring (``generate()`` calls
+    the encoder once per batch). Returns ``Seq2SeqModelOutput``."""
 
     def __init__(self, config: TransformerSeq2SeqConfig):
         super().__init__(config)
@@ -127,10 +123,8 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         self.post_init()
 
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: ``[start, y_1, ..., y_{T-1}]`` from labels ``[y_1, ..., y_T]`` (-100 -> pad).
-
-        ``DataCollatorForSeq2Seq(tokenizer, model=model)`` calls this to add ``decoder_input_ids`` to each batch.
-        """
+        """Teacher forcing: ``[start, y_1, ..., y_{T-1}]`` from labels ``[y_1, ..., y_T]`` (-100 -> pad);
+        ``DataCollatorForSeq2Seq(tokenizer, model=model)`` calls this to add ``decoder_input_ids`` to each batch."""
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     @can_return_tuple
@@ -151,11 +145,8 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         logits_to_keep: int = 0,
         **kwargs,
     ) -> Seq2SeqLMOutput | tuple:
-        """Returns logits ``(batch, tgt, decoder_vocab)`` (only the last ``logits_to_keep`` positions if > 0).
-
-        With ``labels`` (training) no cache is built unless ``use_cache=True`` is passed, as in transformers'
-        Marian and BART: nothing would reuse it, and filling it copies every layer's keys and values.
-        """
+        """Returns logits ``(batch, tgt, decoder_vocab)`` (only the last ``logits_to_keep`` positions if > 0). With
+        ``labels``, no cache unless ``use_cache=True`` (as in Marian and BART; why: ``DecoderForCausalLM.forward``)."""
         if use_cache is None and labels is not None:
             use_cache = False
         if labels is not None and decoder_input_ids is None and decoder_inputs_embeds is None:
@@ -178,7 +169,4 @@ class TransformerSeq2SeqForConditionalGeneration(TransformerSeq2SeqPreTrainedMod
         )
 
 
-__all__ = [
-    "TransformerSeq2SeqForConditionalGeneration", "TransformerSeq2SeqModel", "TransformerSeq2SeqPreTrainedModel",
-    "seq2seq_loss",
-]
+__all__ = ["TransformerSeq2SeqForConditionalGeneration", "TransformerSeq2SeqModel", "TransformerSeq2SeqPreTrainedModel"]

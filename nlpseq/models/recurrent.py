@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.utils import ModelOutput
@@ -68,14 +69,10 @@ class RecurrentCell(nn.Module):
         init.uniform_(self.weight_ih, -bound, bound)
         init.uniform_(self.weight_hh, -bound, bound)
         init.zeros_(self.bias_ih)
-        init.copy_(self.bias_hh, self.initial_bias_hh())
-
-    def initial_bias_hh(self) -> torch.Tensor:
-        """Zeros, and 1 on the ``remember_gate`` block of ``hidden_size`` entries."""
         bias = torch.zeros_like(self.bias_hh)
         if self.remember_gate is not None:
             bias[self.remember_gate * self.hidden_size : (self.remember_gate + 1) * self.hidden_size] = 1.0
-        return bias
+        init.copy_(self.bias_hh, bias)
 
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
         """``x W_ih^T + b_ih``: ``(..., input_size)`` -> ``(..., num_gates * hidden_size)``."""
@@ -160,15 +157,6 @@ CELLS: dict[str, type[RecurrentCell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru"
 TORCH_KERNELS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-def init_recurrent_model_weights(module: nn.Module, std: float) -> None:
-    """The init rule of every recurrent model (``_init_weights``): every family's ``init_normal`` (Normal(0, ``std``)
-    embeddings and linear weights, zero biases); recurrent cells use their own explicit init
-    (``RecurrentCell.reset_parameters``)."""
-    init_normal(module, std)
-    if isinstance(module, RecurrentCell):
-        module.reset_parameters()
-
-
 @dataclass
 class RecurrentOutput(ModelOutput):
     """``output (batch, seq, num_directions * hidden)`` (zeros at padding), ``state`` (see the module docstring),
@@ -243,8 +231,6 @@ class Recurrent(nn.Module):
         output, state, layer_outputs = run(inputs, state, mask, output_layer_outputs)
         return RecurrentOutput(output=output, state=state, layer_outputs=layer_outputs)
 
-    # --- input checks ----------------------------------------------------------------------------------------
-
     def _check_inputs(self, inputs: torch.Tensor, attention_mask: torch.Tensor | None,
                       lengths: torch.Tensor | None) -> torch.Tensor | None:
         """Validate shapes; return a bool mask ``(batch, seq)``, or None when every position is real."""
@@ -299,8 +285,6 @@ class Recurrent(nn.Module):
         # A state of another float dtype (a bridge run under autocast, a float64 state) follows the inputs.
         return tuple(tensor.to(inputs.dtype) for tensor in state)
 
-    # --- eager: our cells, one step at a time ----------------------------------------------------------------
-
     def _eager(self, inputs: torch.Tensor, state: State, mask: torch.Tensor | None,
                output_layer_outputs: bool) -> tuple[torch.Tensor, State, tuple[torch.Tensor, ...] | None]:
         layer_input, layer_outputs, final = inputs, [], []
@@ -334,8 +318,6 @@ class Recurrent(nn.Module):
                 state = tuple(torch.where(real, new, old) for new, old in zip(new_state, state))
                 outputs[t] = torch.where(real, new_state[0], 0.0)
         return torch.stack(outputs, dim=1), state
-
-    # --- fused: torch.nn.RNN / LSTM / GRU kernels on our parameters -------------------------------------------
 
     def _kernel(self, input_size: int, num_layers: int) -> nn.RNNBase:
         """A parameter-less (meta) ``torch.nn.RNN/LSTM/GRU`` of the right shape; our tensors are swapped in."""
@@ -418,6 +400,21 @@ def reorder_state(past_key_values: State, beam_idx: torch.LongTensor) -> State:
     every state tensor (``(layers * directions, batch, hidden)``, or a decoder's extra ``(1, batch, hidden)``);
     ``beam_idx`` is ``(batch * beams,)``."""
     return tuple(state.index_select(1, beam_idx.to(state.device)) for state in past_key_values)
+
+
+class RecurrentPreTrainedBase(PreTrainedModel):
+    """What every recurrent model shares: ``_init_weights`` (``init_normal``; recurrent cells keep their explicit
+    init, ``RecurrentCell.reset_parameters``) and the recurrent state as the generation cache (no key/value
+    ``cache_implementation`` applies; beam search keeps the surviving beams' states, ``reorder_state``)."""
+
+    base_model_prefix = "model"
+    has_key_value_cache = False
+    _reorder_cache = staticmethod(reorder_state)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        init_normal(module, self.config.initializer_range)
+        if isinstance(module, RecurrentCell):
+            module.reset_parameters()
 
 
 __all__ = [

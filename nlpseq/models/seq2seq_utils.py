@@ -37,12 +37,9 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int | None, decoder_s
 
 def seq2seq_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: int | torch.Tensor | None = None
                  ) -> torch.Tensor:
-    """Token cross-entropy ``-sum_t log p(y_t | y_<t, x)`` over labels != -100, divided by their count.
-
-    ``logits (batch, target, vocab)`` and ``labels (batch, target)`` are aligned (no shift: the decoder input was
-    already shifted right). ``num_items_in_batch`` (tokens in the whole accumulated batch), when given, replaces
-    the count.
-    """
+    """Token cross-entropy ``-sum_t log p(y_t | y_<t, x)`` over labels != -100, divided by their count or, when
+    given, by ``num_items_in_batch``. ``logits (batch, target, vocab)`` and ``labels (batch, target)`` are aligned
+    (no shift: the decoder input was already shifted right)."""
     labels = labels.to(logits.device)
     total = nn.functional.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100,
                                         reduction="sum")

@@ -173,11 +173,9 @@ def resolve_output_flags(config: TransformerConfig, output_attentions: bool | No
 class TransformerStack(nn.Module):
     """Embeddings -> N blocks -> final LayerNorm (pre-norm only): the one input path of every nlpseq Transformer.
 
-    ``forward`` takes token ids (or embeddings) and a 2D padding mask and does the whole preparation once, for the
-    encoder (bidirectional), the decoder (causal, KV cache) and both stacks of the encoder-decoder (the decoder's
-    with cross-attention over ``encoder_hidden_states``): the length check against ``max_position_embeddings``
-    (past included), position ids, the 4D masks, the embeddings, the blocks, the final norm, the cache, and the
-    collected hidden states and attention maps.
+    ``forward`` does the whole preparation once, for the encoder, the decoder (KV cache) and both stacks of the
+    encoder-decoder (the decoder's with cross-attention): the length check (past included), position ids, the 4D
+    masks, the embeddings, the blocks, the final norm, the cache, the collected hidden states and attention maps.
 
     Every model *has* its stacks (``EncoderModel.encoder``, ``DecoderModel.decoder``,
     ``TransformerSeq2SeqModel.encoder`` / ``.decoder``); none *is* one. A ``PreTrainedModel`` cannot be a stack
@@ -339,5 +337,4 @@ class TransformerPreTrainedModel(PreTrainedModel):
     _skip_keys_device_placement = ["past_key_values"]
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Normal(0, initializer_range) for matrices and tables, zero biases, unit LayerNorm (``init_normal``)."""
         init_normal(module, self.config.initializer_range)
