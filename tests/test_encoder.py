@@ -51,6 +51,26 @@ def test_mlm_head_is_tied_and_loss_ignores_unmasked(tiny_encoder_config):
     torch.testing.assert_close(out.loss, expected)
 
 
+def test_sparse_prediction_gives_the_dense_loss_and_gradients(tiny_encoder_config):
+    """In training, the MLM head runs only at the selected positions: same loss and gradients as the full head."""
+    x = ids(3, 8)
+    labels = torch.where(torch.rand(3, 8, generator=torch.Generator().manual_seed(1)) < 0.3, x, -100)
+    losses, grads, logits = [], [], []
+    for sparse in (False, True):
+        torch.manual_seed(0)
+        model = EncoderForMaskedLM(tiny_encoder_config(sparse_prediction=sparse)).train()
+        torch.manual_seed(1)  # the same dropout masks
+        out = model(x, labels=labels)
+        out.loss.backward()
+        losses.append(out.loss.detach())
+        grads.append(model.get_input_embeddings().weight.grad)
+        logits.append(out.logits)
+    torch.testing.assert_close(losses[1], losses[0])
+    torch.testing.assert_close(grads[1], grads[0])
+    assert logits[0].shape == (3, 8, 48) and logits[1].shape == (int((labels != -100).sum()), 48)
+    torch.testing.assert_close(logits[1], logits[0][labels != -100])
+
+
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_sequence_classification_pooling(pooling, tiny_encoder_config):
     model = EncoderForSequenceClassification(tiny_encoder_config(num_labels=3, classifier_pooling=pooling)).eval()

@@ -15,7 +15,9 @@ class EncoderConfig(TransformerConfig):
     ~35x smaller than the unit-amplitude sinusoids, and training stalls for thousands of steps).
 
     Extra field: ``classifier_pooling`` ("cls" = the first token's vector, "mean" = the mean over real tokens)
-    for ``EncoderForSequenceClassification``. Every other field is documented on ``TransformerConfig``.
+    for ``EncoderForSequenceClassification``; ``sparse_prediction`` (``EncoderForMaskedLM`` in training: the head
+    runs only at the selected ~15 % of positions, as RoBERTa's and ModernBERT's do; the loss is unchanged and a
+    step is ~20 % cheaper at an 8k vocabulary). Every other field is documented on ``TransformerConfig``.
 
     Example::
 
@@ -30,6 +32,7 @@ class EncoderConfig(TransformerConfig):
     scale_embedding: bool = True
     layer_norm_eps: float = 1e-12
     classifier_pooling: str = "cls"
+    sparse_prediction: bool = True
 
     def __post_init__(self, **kwargs):
         check_choice(self, "classifier_pooling", CLASSIFIER_POOLING)

@@ -129,8 +129,13 @@ class EncoderForMaskedLM(EncoderHead):
 
     def _head_output(self, outputs: BaseModelOutput, attention_mask: torch.Tensor | None, labels: torch.Tensor | None,
                      num_items_in_batch: int | torch.Tensor | None) -> MaskedLMOutput:
-        """Logits ``(batch, seq, vocab)``."""
-        logits = self.mlm_head(outputs.last_hidden_state)
+        """Logits ``(batch, seq, vocab)``; in training with labels and ``config.sparse_prediction``, only the selected
+        positions go through the head (logits ``(n_selected, vocab)``): the same loss, for a fraction of the cost."""
+        hidden_states = outputs.last_hidden_state
+        if labels is not None and self.training and self.config.sparse_prediction:
+            selected = labels != -100
+            hidden_states, labels = hidden_states[selected], labels[selected]
+        logits = self.mlm_head(hidden_states)
         loss = None if labels is None else self.loss_function(logits, labels, vocab_size=self.config.vocab_size,
                                                                num_items_in_batch=num_items_in_batch)
         return MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
