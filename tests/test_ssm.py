@@ -152,6 +152,17 @@ def test_left_padded_batch_gives_each_prompts_logits(tiny_ssm_config):
             torch.testing.assert_close(row[7 - len(prompt):], model(prompt[None]).logits[0], atol=1e-5, rtol=1e-5)
 
 
+def test_the_ssm_state_passes_padding_unchanged(tiny_ssm_config):
+    """Δ = 0 on padding: after right padding the scan state is the prompt's own (the conv state holds the pads)."""
+    model = randomize(SelectiveSSMModel(tiny_ssm_config()))
+    ids = torch.randint(3, 40, (1, 6))
+    padded, mask = torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], 1), torch.tensor([[1] * 6 + [0] * 3])
+    with torch.no_grad():
+        _, ssm_padded = model(padded, attention_mask=mask).past_key_values
+        _, ssm_alone = model(ids).past_key_values
+    torch.testing.assert_close(ssm_padded, ssm_alone, atol=1e-6, rtol=1e-5)
+
+
 def test_left_padded_generation_continues_like_single_prompts(tiny_ssm_config):
     model = randomize(SelectiveSSMForCausalLM(tiny_ssm_config()))
     prompts = [torch.randint(3, 40, (n,)) for n in (6, 3, 4)]
