@@ -2,6 +2,9 @@
 generate(), save/load, a real learning check, and parity with transformers' Mamba on the same weights."""
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -9,6 +12,7 @@ import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 import nlpseq  # noqa: F401  (registers the Auto classes)
+from nlpseq.hub import export_for_hub
 from nlpseq.models import (
     SelectiveSSMConfig,
     SelectiveSSMForCausalLM,
@@ -216,6 +220,36 @@ def test_save_and_load_with_the_auto_classes(tiny_ssm_config, tmp_path):
             assert torch.equal(loaded.state_dict()[name], tensor), name
         with torch.no_grad():
             assert torch.equal(loaded(ids).logits, model(ids).logits)
+
+
+FRESH_GENERATE = """
+import sys
+sys.modules["nlpseq"] = None                      # any `import nlpseq` now raises ImportError
+import torch
+from transformers import AutoModelForCausalLM
+model = AutoModelForCausalLM.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+ids, mask = torch.load(sys.argv[1] + "/inputs.pt")
+torch.save(model.generate(ids, attention_mask=mask, max_new_tokens=6, num_beams=3), sys.argv[1] + "/out.pt")
+"""
+
+
+def test_exported_folder_generates_identically_without_nlpseq(tiny_ssm_config, tmp_path):
+    model = randomize(SelectiveSSMForCausalLM(tiny_ssm_config()))
+    folder = export_for_hub(model, tmp_path / "export")
+    assert {"modeling_ssm.py", "configuration_ssm.py", "recurrent.py"} <= {p.name for p in folder.iterdir()}
+    ids, mask = left_padded([torch.randint(3, 40, (n,)) for n in (5, 3)])
+    torch.save((ids, mask), folder / "inputs.pt")
+    script = tmp_path / "elsewhere" / "load.py"
+    script.parent.mkdir()
+    script.write_text(FRESH_GENERATE)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home"), "PYTHONPATH": "",
+           "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(script), str(folder)], cwd=script.parent, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    expected = model.generate(ids, attention_mask=mask, max_new_tokens=6, num_beams=3)
+    assert torch.equal(torch.load(folder / "out.pt"), expected)
 
 
 def test_a_tiny_language_model_learns_a_repeated_sequence(tiny_ssm_config):

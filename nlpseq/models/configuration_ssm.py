@@ -49,8 +49,8 @@ class SelectiveSSMConfig(PretrainedConfig):
         ssm_implementation: ``"parallel"`` (the default: a chunked parallel scan, no Python loop inside a chunk) or
             ``"sequential"`` (the readable step-by-step loop). Both give the same outputs and gradients on the same
             weights, so the flag can be flipped on a trained model.
-        chunk_size: time steps per chunk of the parallel scan; the state is carried from chunk to chunk, and memory
-            grows with ``batch * intermediate_size * state_size * chunk_size``.
+        chunk_size: time steps per chunk of the parallel scan; the state is carried from chunk to chunk, and the
+            scan's temporaries grow with ``batch * intermediate_size * state_size * chunk_size``.
         tie_word_embeddings: the language model's output layer is the embedding table.
         adaptive_softmax_cutoffs: token ids where the language model's adaptive softmax cuts the vocabulary (see
             ``RecurrentConfig``; ids ordered by frequency); it unties the output layer. ``None``: the full softmax.
@@ -87,7 +87,7 @@ class SelectiveSSMConfig(PretrainedConfig):
     rescale_prenorm_residual: bool = False
     hidden_dropout_prob: float = 0.0
     ssm_implementation: str = "parallel"
-    chunk_size: int = 64
+    chunk_size: int = 32
     tie_word_embeddings: bool = True
     adaptive_softmax_cutoffs: list[int] | None = None
     adaptive_softmax_div_value: float = 4.0

@@ -33,6 +33,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
@@ -94,13 +95,34 @@ def scan_linear_recurrence(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return h
 
 
+class LinearRecurrence(torch.autograd.Function):
+    """``scan_linear_recurrence`` whose backward is a scan too, so that autograd keeps only ``a`` and ``h`` (not the
+    intermediates of every level). The adjoint of ``h_t = a_t h_{t−1} + b_t`` runs backwards in time,
+    ``λ_t = ∂L/∂h_t + a_{t+1} λ_{t+1}``, and gives ``∂L/∂b_t = λ_t`` and ``∂L/∂a_t = λ_t h_{t−1}`` (``h_{−1} = 0``)."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        h = scan_linear_recurrence(a, b)
+        ctx.save_for_backward(a, h)
+        return h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a, h = ctx.saved_tensors
+        a_next = torch.cat([a[1:], torch.zeros_like(a[:1])])                      # a_{t+1}; none after the last
+        adjoint = scan_linear_recurrence(a_next.flip(0), grad_h.flip(0)).flip(0)   # λ_t, last step first
+        h_before = torch.cat([torch.zeros_like(h[:1]), h[:-1]])                    # h_{t−1}
+        return adjoint * h_before, adjoint
+
+
 def selective_scan_parallel(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
                             C: torch.Tensor, D: torch.Tensor, state: torch.Tensor | None = None, *,
-                            chunk_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+                            chunk_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     """The selective scan of ``selective_scan_sequential`` (same arguments, same result), ``chunk_size`` steps at a
     time: within a chunk every state comes from ``scan_linear_recurrence`` (time first, vectorised over batch,
-    channels and state), and the last state of a chunk starts the next one. Memory per chunk:
-    ``chunk_size * batch * d_inner * N`` per intermediate."""
+    channels and state; ``LinearRecurrence`` for the backward), and the last state of a chunk starts the next one.
+    Memory per chunk: ``chunk_size * batch * d_inner * N`` per intermediate (training keeps two per chunk)."""
     h = x.new_zeros(x.shape[0], x.shape[1], A.shape[1]) if state is None else state
     outputs = []
     for start in range(0, x.shape[2], chunk_size):
@@ -109,8 +131,8 @@ def selective_scan_parallel(x: torch.Tensor, delta: torch.Tensor, A: torch.Tenso
         a = torch.exp(dt[..., None] * A)                                                  # (T, batch, d_inner, N)
         b = (dt * x[:, :, steps].permute(2, 0, 1))[..., None] * B[:, steps, None].transpose(0, 1)
         b[0] = b[0] + a[0] * h                                                            # the carried state
-        states = scan_linear_recurrence(a, b)
-        outputs.append(torch.einsum("tbdn,tbn->bdt", states, C[:, steps].transpose(0, 1)))
+        states = LinearRecurrence.apply(a, b)                                           # (T, batch, d_inner, N)
+        outputs.append((states * C[:, steps, None].transpose(0, 1)).sum(-1).permute(1, 2, 0))   # C_t h_t
         h = states[-1]
     return torch.cat(outputs, dim=-1) + D[:, None] * x, h
 
