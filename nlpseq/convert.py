@@ -49,10 +49,11 @@ Name map (``i`` = layer)::
 
 Mamba's config fields are nlpseq's under the same names (``_MAMBA_FIELDS``). Mamba keeps the residual stream in
 float32 (``residual_in_fp32``) where nlpseq keeps the model's dtype: the same numbers in float32, and within
-rounding in half precision. Both zero a padded position's input; Mamba still decays the state there, nlpseq sets
-``Δ = 0`` (the state passes padding unchanged). Before the first real token the state is still zero and after the
-last one nothing real follows, so left- and right-padded rows give the same logits at their real positions (and
-the same generations); only a hole inside a row differs.
+rounding in half precision. At a padded position Mamba zeroes the block's input but still decays the state, nlpseq
+zeroes ``in_proj``'s output and sets ``Δ = 0`` (the state passes padding unchanged). Before the first real token
+the state is still zero and after the last one nothing real follows, so left- and right-padded rows give the same
+logits at their real positions (and the same generations); a hole inside a row does not, and with ``use_bias``
+(Mamba's default is False) neither does left padding: Mamba's ``in_proj`` bias reaches the convolution from the pads.
 
 Marian is the 2017 design (post-norm, sinusoidal positions, scaled embeddings) except that it lays the sinusoid
 out as ``[sin ... | cos ...]`` halves where nlpseq (like the 2017 paper's formula) interleaves ``sin, cos, sin, cos``. A

@@ -23,9 +23,9 @@ def mamba() -> MambaForCausalLM:
 
 @pytest.fixture(scope="module")
 def ssm() -> SelectiveSSMForCausalLM:
-    """Ours, with what the Mamba fixture leaves at its defaults changed: biases in in_proj/out_proj, untied head."""
+    """Ours, with what the Mamba fixture leaves at its defaults changed: an untied head, a narrower convolution."""
     torch.manual_seed(0)
-    config = SelectiveSSMConfig(**SIZES, **SPECIALS, use_bias=True, tie_word_embeddings=False, conv_kernel=3)
+    config = SelectiveSSMConfig(**SIZES, **SPECIALS, tie_word_embeddings=False, conv_kernel=3)
     return SelectiveSSMForCausalLM(config).eval()
 
 
@@ -74,7 +74,7 @@ def test_from_mamba_greedy_generation_identical(mamba):
 def test_to_mamba_logits_and_greedy_generation(ssm):
     hf = to_hf(ssm)
     assert isinstance(hf, MambaForCausalLM)
-    assert hf.config.use_bias and not hf.config.tie_word_embeddings and hf.config.conv_kernel == 3
+    assert not hf.config.tie_word_embeddings and hf.config.conv_kernel == 3
     ids, mask = batch()
     assert max_diff(ssm, hf, ids) < TOL
     assert max_diff(ssm, hf, ids, mask) < TOL
@@ -94,3 +94,16 @@ def test_an_adaptive_softmax_has_no_mamba_equivalent():
     config = SelectiveSSMConfig(**SIZES, **SPECIALS, adaptive_softmax_cutoffs=[10, 30])
     with pytest.raises(ValueError, match="adaptive_softmax_cutoffs"):
         to_hf(SelectiveSSMForCausalLM(config))
+
+
+def test_in_and_out_projection_biases_map_both_ways():
+    """``use_bias``: Mamba's ``in_proj`` bias reaches the convolution from a left pad (it zeroes the block's input,
+    not ``in_proj``'s output), so this checks unpadded and right-padded rows only."""
+    torch.manual_seed(0)
+    ours = SelectiveSSMForCausalLM(SelectiveSSMConfig(**SIZES, **SPECIALS, use_bias=True)).eval()
+    hf = to_hf(ours)
+    assert hf.config.use_bias and hf.backbone.layers[1].mixer.out_proj.bias is not None
+    ids, mask = batch()
+    mask[0] = 1                                                                   # right padding only
+    assert max_diff(ours, hf, ids) < TOL and max_diff(ours, hf, ids, mask) < TOL
+    assert max_diff(from_hf(hf), hf, ids) < TOL
