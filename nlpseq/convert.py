@@ -1,9 +1,18 @@
-"""Move weights between transformers' GPT-2 / BERT / Marian and nlpseq's decoder / encoder / encoder-decoder.
+"""Move weights between transformers' GPT-2 / BERT / Marian / Mamba and nlpseq's decoder / encoder /
+encoder-decoder / selective SSM.
 
 ``from_hf(GPT2LMHeadModel)`` gives a ``DecoderForCausalLM`` and ``from_hf(BertForMaskedLM)`` an
 ``EncoderForMaskedLM`` with the same logits (configs translated, weights copied), so a pretrained checkpoint on
 disk can be the starting point. ``to_hf`` goes back where the architecture matches (learned positions; pre-norm
-and no embedding LayerNorm for GPT-2; post-norm with embedding LayerNorm for BERT).
+and no embedding LayerNorm for GPT-2; post-norm with embedding LayerNorm for BERT; the full softmax for Mamba).
+
+Supported pairs, each way::
+
+    transformers                nlpseq
+    GPT2LMHeadModel             DecoderForCausalLM
+    BertForMaskedLM             EncoderForMaskedLM
+    MarianMTModel               TransformerSeq2SeqForConditionalGeneration
+    MambaForCausalLM            SelectiveSSMForCausalLM
 
 Name map (``i`` = layer)::
 
@@ -32,6 +41,20 @@ Name map (``i`` = layer)::
     model.S.layers.i.fc1 / fc2 / final_layer_norm           model.S.layers.i.ffn.fc_in / ffn.fc_out / ffn_norm
     lm_head / final_logits_bias                lm_head.weight / lm_head.bias
 
+    Mamba (MambaForCausalLM)                nlpseq selective SSM (SelectiveSSMForCausalLM)
+    backbone.embeddings                     model.embed_tokens
+    backbone.layers.i.norm                  model.layers.i.norm
+    backbone.layers.i.mixer.{in_proj, conv1d, x_proj, dt_proj, A_log, D, out_proj}   model.layers.i.mixer.(same)
+    backbone.norm_f / lm_head               model.norm_f / lm_head
+
+Mamba's config fields are nlpseq's under the same names (``_MAMBA_FIELDS``). Mamba keeps the residual stream in
+float32 (``residual_in_fp32``) where nlpseq keeps the model's dtype: the same numbers in float32, and within
+rounding in half precision. At a padded position Mamba zeroes the block's input but still decays the state, nlpseq
+zeroes ``in_proj``'s output and sets ``Δ = 0`` (the state passes padding unchanged). Before the first real token
+the state is still zero and after the last one nothing real follows, so left- and right-padded rows give the same
+logits at their real positions (and the same generations); a hole inside a row does not, and with ``use_bias``
+(Mamba's default is False) neither does left padding: Mamba's ``in_proj`` bias reaches the convolution from the pads.
+
 Marian is the 2017 design (post-norm, sinusoidal positions, scaled embeddings) except that it lays the sinusoid
 out as ``[sin ... | cos ...]`` halves where nlpseq (like the 2017 paper's formula) interleaves ``sin, cos, sin, cos``. A
 Transformer does not care in which order the channels of its residual stream are listed, as long as every weight
@@ -53,6 +76,8 @@ from transformers import (
     BertForMaskedLM,
     GPT2Config,
     GPT2LMHeadModel,
+    MambaConfig,
+    MambaForCausalLM,
     MarianConfig,
     MarianMTModel,
     PreTrainedModel,
@@ -61,9 +86,11 @@ from transformers import (
 from .errors import ConfigurationError
 from .models.configuration_decoder import DecoderConfig
 from .models.configuration_encoder import EncoderConfig
+from .models.configuration_ssm import SelectiveSSMConfig
 from .models.configuration_transformer_seq2seq import TransformerSeq2SeqConfig
 from .models.modeling_decoder import DecoderForCausalLM
 from .models.modeling_encoder import EncoderForMaskedLM
+from .models.modeling_ssm import SelectiveSSMForCausalLM
 from .models.modeling_transformer_seq2seq import TransformerSeq2SeqForConditionalGeneration
 
 # (hf name, nlpseq name, transpose) with {i} for the layer index; weight and bias unless the name ends in .weight
@@ -119,6 +146,21 @@ def _marian_layer_rules(stack: str) -> list[tuple[str, str, bool]]:
     return rules + [(f"{prefix}.fc1", f"{prefix}.ffn.fc_in", False), (f"{prefix}.fc2", f"{prefix}.ffn.fc_out", False),
                     (f"{prefix}.final_layer_norm", f"{prefix}.ffn_norm", False)]
 
+_MAMBA_GLOBAL = [
+    ("backbone.embeddings.weight", "model.embed_tokens.weight", False),
+    ("backbone.norm_f.weight", "model.norm_f.weight", False),
+    ("lm_head.weight", "lm_head.weight", False),
+]
+_MAMBA_LAYER = [("backbone.layers.{i}.norm.weight", "model.layers.{i}.norm.weight", False)] + [
+    (f"backbone.layers.{{i}}.mixer.{name}", f"model.layers.{{i}}.mixer.{name}", False)
+    for name in ("in_proj", "conv1d", "x_proj", "dt_proj", "A_log", "D", "out_proj")]
+#: config fields Mamba and nlpseq's selective SSM share, name and meaning
+_MAMBA_FIELDS = ("vocab_size", "hidden_size", "state_size", "num_hidden_layers", "expand", "conv_kernel", "use_bias",
+                 "use_conv_bias", "hidden_act", "initializer_range", "time_step_rank", "time_step_scale",
+                 "time_step_min", "time_step_max", "time_step_init_scheme", "time_step_floor", "layer_norm_epsilon",
+                 "rescale_prenorm_residual", "tie_word_embeddings", "use_cache", "pad_token_id", "bos_token_id",
+                 "eos_token_id")
+
 
 # nlpseq tensor names that read the residual stream (permute columns) or write it (permute rows)
 _READS_STREAM = ("q_proj.weight", "k_proj.weight", "v_proj.weight", "fc_in.weight", "lm_head.weight",
@@ -145,12 +187,17 @@ def _reorder_stream(state: dict[str, torch.Tensor], order: torch.Tensor) -> dict
     return out
 
 
+#: a rule whose name ends so names one tensor; any other rule names a module: its weight and its bias
+_TENSOR_NAMES = (".weight", ".A_log", ".D")
+
+
 def _name_pairs(global_rules: list, layer_rules: list, num_layers: int) -> list[tuple[str, str, bool]]:
-    """Expand the rules into concrete (hf, ours, transpose) tensor names."""
+    """Expand the rules into concrete (hf, ours, transpose) tensor names (a bias the model lacks is skipped by
+    ``_copy``)."""
     rules = global_rules + [(h.format(i=i), o.format(i=i), t) for i in range(num_layers) for h, o, t in layer_rules]
     pairs = []
     for hf_name, our_name, transpose in rules:
-        if hf_name.endswith(".weight"):
+        if hf_name.endswith(_TENSOR_NAMES):
             pairs.append((hf_name, our_name, transpose))
         else:
             pairs.append((f"{hf_name}.weight", f"{our_name}.weight", transpose))
@@ -227,6 +274,12 @@ def _marian_to_config(config: MarianConfig) -> TransformerSeq2SeqConfig:
     )
 
 
+def _mamba_to_config(config: MambaConfig) -> SelectiveSSMConfig:
+    """The selective-SSM config of a Mamba: the shared fields as they are (``time_step_rank`` already resolved), the
+    scan of ``SelectiveSSMConfig``'s default (parallel), no dropout (Mamba has none)."""
+    return SelectiveSSMConfig(**{name: getattr(config, name) for name in _MAMBA_FIELDS})
+
+
 def _marian_pairs(config: TransformerSeq2SeqConfig) -> list[tuple[str, str, bool]]:
     return (_name_pairs(_MARIAN_GLOBAL, _marian_layer_rules("encoder"), config.encoder_layers)
             + _name_pairs([], _marian_layer_rules("decoder"), config.decoder_layers))
@@ -277,14 +330,30 @@ def _from_marian(hf: MarianMTModel) -> tuple[TransformerSeq2SeqForConditionalGen
     return model, converted
 
 
+def _from_mamba(hf: MambaForCausalLM) -> tuple[SelectiveSSMForCausalLM, Converted]:
+    """A selective-SSM language model for ``hf`` (with its generation config) and Mamba's weights under its names (a
+    prefix rename: the mixers' tensors have the same names and shapes)."""
+    config = _mamba_to_config(hf.config)
+    converted = _copy(hf.state_dict(), _name_pairs(_MAMBA_GLOBAL, _MAMBA_LAYER, config.num_hidden_layers),
+                      reverse=False)
+    model = SelectiveSSMForCausalLM(config)
+    model.generation_config = copy.deepcopy(hf.generation_config)
+    return model, converted
+
+
 #: transformers class -> its converter, tried in this order
-_FROM_HF = ((GPT2LMHeadModel, _from_gpt2), (BertForMaskedLM, _from_bert), (MarianMTModel, _from_marian))
+_FROM_HF = ((GPT2LMHeadModel, _from_gpt2), (BertForMaskedLM, _from_bert), (MarianMTModel, _from_marian),
+            (MambaForCausalLM, _from_mamba))
 #: model_type of a checkpoint folder -> the transformers class that loads it
-_HF_LOADERS = {"gpt2": GPT2LMHeadModel, "bert": BertForMaskedLM, "marian": MarianMTModel}
+_HF_LOADERS = {"gpt2": GPT2LMHeadModel, "bert": BertForMaskedLM, "marian": MarianMTModel, "mamba": MambaForCausalLM}
+#: what from_hf / to_hf accept, for their error messages
+_FROM_NAMES = "GPT2LMHeadModel, BertForMaskedLM, MarianMTModel and MambaForCausalLM"
+_TO_NAMES = ("DecoderForCausalLM, EncoderForMaskedLM, TransformerSeq2SeqForConditionalGeneration and "
+             "SelectiveSSMForCausalLM")
 
 
 def _load_hf(path: str | os.PathLike, **from_pretrained_kwargs) -> PreTrainedModel:
-    """The GPT-2, BERT or Marian checkpoint in the folder ``path``."""
+    """The GPT-2, BERT, Marian or Mamba checkpoint in the folder ``path``."""
     model_type = AutoConfig.from_pretrained(path).model_type
     if model_type not in _HF_LOADERS:
         raise ConfigurationError(f"{path} holds a {model_type!r} model; from_hf converts {sorted(_HF_LOADERS)}.")
@@ -296,10 +365,16 @@ def _converter(model: PreTrainedModel, table: tuple) -> Callable | None:
     return next((convert for cls, convert in table if isinstance(model, cls)), None)
 
 
-def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretrained_kwargs
-            ) -> DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqForConditionalGeneration:
-    """Convert a ``GPT2LMHeadModel`` -> ``DecoderForCausalLM``, a ``BertForMaskedLM`` -> ``EncoderForMaskedLM`` or a
-    ``MarianMTModel`` -> ``TransformerSeq2SeqForConditionalGeneration`` (with its ``generation_config``).
+#: the models from_hf returns and to_hf takes, and the transformers models to_hf returns
+NlpseqModel = (DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqForConditionalGeneration
+               | SelectiveSSMForCausalLM)
+HfModel = GPT2LMHeadModel | BertForMaskedLM | MarianMTModel | MambaForCausalLM
+
+
+def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretrained_kwargs) -> NlpseqModel:
+    """Convert a ``GPT2LMHeadModel`` -> ``DecoderForCausalLM``, a ``BertForMaskedLM`` -> ``EncoderForMaskedLM``, a
+    ``MarianMTModel`` -> ``TransformerSeq2SeqForConditionalGeneration`` (with its ``generation_config``) or a
+    ``MambaForCausalLM`` -> ``SelectiveSSMForCausalLM``.
 
     ``model_or_path`` is a loaded model or a local checkpoint folder (loaded with ``from_pretrained`` and
     ``from_pretrained_kwargs``). The result has the same dtype and attention backend as the source.
@@ -309,8 +384,7 @@ def from_hf(model_or_path: PreTrainedModel | str | os.PathLike, **from_pretraine
         hf = _load_hf(model_or_path, **from_pretrained_kwargs)
     convert = _converter(hf, _FROM_HF)
     if convert is None:
-        raise ConfigurationError("from_hf converts GPT2LMHeadModel, BertForMaskedLM and MarianMTModel, "
-                                 f"got {type(hf).__name__}.")
+        raise ConfigurationError(f"from_hf converts {_FROM_NAMES}, got {type(hf).__name__}.")
     model, converted = convert(hf)
     return _load(model.to(hf.dtype), converted)
 
@@ -371,6 +445,13 @@ def _config_to_marian(config: TransformerSeq2SeqConfig) -> MarianConfig:
     )
 
 
+def _config_to_mamba(config: SelectiveSSMConfig) -> MambaConfig:
+    """The Mamba config of a selective SSM that Mamba can express (the full softmax; dropout, which only acts in
+    training, and the scan implementation are not carried over)."""
+    _require(config, "Mamba", adaptive_softmax_cutoffs=None)
+    return MambaConfig(**{name: getattr(config, name) for name in _MAMBA_FIELDS})
+
+
 def _to_gpt2(model: DecoderForCausalLM) -> tuple[GPT2LMHeadModel, Converted]:
     """A GPT-2 for ``model`` and its weights under GPT-2's names (q, k, v fused into ``c_attn``)."""
     config, state = model.config, model.state_dict()
@@ -410,19 +491,26 @@ def _to_marian(model: TransformerSeq2SeqForConditionalGeneration) -> tuple[Maria
     return hf, converted
 
 
+def _to_mamba(model: SelectiveSSMForCausalLM) -> tuple[MambaForCausalLM, Converted]:
+    """A Mamba for ``model`` and its weights under Mamba's names."""
+    config = model.config
+    hf = MambaForCausalLM(_config_to_mamba(config))
+    converted = _copy(model.state_dict(), _name_pairs(_MAMBA_GLOBAL, _MAMBA_LAYER, config.num_hidden_layers),
+                      reverse=True)
+    return hf, converted
+
+
 #: nlpseq class -> its converter, tried in this order
 _TO_HF = ((DecoderForCausalLM, _to_gpt2), (EncoderForMaskedLM, _to_bert),
-          (TransformerSeq2SeqForConditionalGeneration, _to_marian))
+          (TransformerSeq2SeqForConditionalGeneration, _to_marian), (SelectiveSSMForCausalLM, _to_mamba))
 
 
-def to_hf(model: DecoderForCausalLM | EncoderForMaskedLM | TransformerSeq2SeqForConditionalGeneration
-          ) -> GPT2LMHeadModel | BertForMaskedLM | MarianMTModel:
-    """The reverse of ``from_hf`` for models whose architecture GPT-2 / BERT / Marian can express (else
+def to_hf(model: NlpseqModel) -> HfModel:
+    """The reverse of ``from_hf`` for models whose architecture GPT-2 / BERT / Marian / Mamba can express (else
     ``ValueError``)."""
     convert = _converter(model, _TO_HF)
     if convert is None:
-        raise ConfigurationError("to_hf converts DecoderForCausalLM, EncoderForMaskedLM and "
-                                 f"TransformerSeq2SeqForConditionalGeneration, got {type(model).__name__}.")
+        raise ConfigurationError(f"to_hf converts {_TO_NAMES}, got {type(model).__name__}.")
     hf, converted = convert(model)
     return _load(hf.to(model.dtype), converted)
 
