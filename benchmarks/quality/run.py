@@ -104,6 +104,10 @@ TARGETS = {
         "pretrain_clm", "wikitext2", "decoder 4 x 256, ctx 128, adaptive softmax (decoder small, widened)",
         "predict_perplexity", "test perplexity (129-token blocks)", 150.0, False,
         "~ 100-150 (small Transformer LMs on WikiText-2, many epochs on a GPU)"),
+    "wikitext2-ssm": Target(
+        "pretrain_clm", "wikitext2", "selective SSM (Mamba-1) 8 x 256, adaptive softmax (ssm small, widened), same "
+        "budget as the decoder and the LSTM", "predict_perplexity", "test perplexity (129-token blocks)", 150.0,
+        False, "(wikitext2-decoder and wikitext2-lstm, same budget and data)"),
 }
 
 
