@@ -87,6 +87,26 @@ def interleaved(contenders: dict[str, Callable[[], object]], rounds: int, warmup
             for name in names}
 
 
+def side_by_side(ours: Callable[[], object], reference: Callable[[], object],
+                 rounds: int) -> tuple[float, float, float]:
+    """Best seconds of each side over ``interleaved`` rounds, and the ratio of their medians (reference / ours)."""
+    times = interleaved({"ours": ours, "reference": reference}, rounds=rounds)
+    return times["ours"]["best"], times["reference"]["best"], times["reference"]["median"] / times["ours"]["median"]
+
+
+def train_step(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> Callable[[], None]:
+    """One AdamW training step of ``model`` on ``batch`` (a callable, for ``side_by_side``)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
 def row(name: str, metric: str, ours: float, reference: float, target: float | None = None, **extra) -> dict:
     """One result row; ``ratio = ours / reference`` (so make ``metric`` a higher-is-better rate)."""
     if reference:

@@ -36,8 +36,10 @@ MT = ["--dataset_name", "number-translation", "--tokenizer_kind", "char", "--voc
       "--predict_with_generate", "true", "--max_length", "64"]
 #: (recipe module, family, data flags, metric reported)
 RECIPES = [("pretrain_clm", "decoder", LM, "eval_loss"), ("pretrain_clm", "recurrent", LM, "eval_loss"),
+           ("pretrain_clm", "ssm", LM, "eval_loss"),
            ("pretrain_mlm", "encoder", ["--tokenizer_kind", "wordpiece", *LM], "eval_loss"),
-           *[("finetune_classification", f, CLS, "eval_accuracy") for f in ("bow", "recurrent", "encoder", "decoder")],
+           *[("finetune_classification", f, CLS, "eval_accuracy")
+             for f in ("bow", "recurrent", "encoder", "decoder", "ssm")],
            ("finetune_translation", "recurrent-seq2seq", MT, "eval_exact_match"),
            ("finetune_translation", "transformer-seq2seq", MT, "eval_exact_match")]
 #: nanoGPT's config/train_shakespeare_char.py shape, as recipe flags

@@ -2,11 +2,12 @@
 
 Rows: KV-cached vs uncached generation (256 new tokens, target >= 5x); train-step tokens/s of
 ``DecoderForCausalLM`` vs ``GPT2LMHeadModel`` and ``EncoderForMaskedLM`` vs ``BertForMaskedLM`` (SDPA, target
->= 1.0x); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x); on a CUDA machine, the decoder's
-model-FLOPs utilisation (MFU) in bf16 at GPT-2 small's shape (the ratio column is the MFU). The reference models
-are built from our own weights with ``nlpseq.convert.to_hf``, so both sides compute the same function. Single
-timed calls alternate between the two sides (``common.interleaved``); each side keeps its best, and the ratio of
-medians is reported too.
+>= 1.0x; the encoder twice: with BERT's full MLM head at every position, and with its default sparse head, which
+runs only at the ~15 % selected positions); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x); on a
+CUDA machine, the decoder's model-FLOPs utilisation (MFU) in bf16 at GPT-2 small's shape (the ratio column is the
+MFU). The reference models are built from our own weights with ``nlpseq.convert.to_hf``, so both sides compute the
+same function. Single timed calls alternate between the two sides (``common.interleaved``); each side keeps its
+best, and the ratio of medians is reported too.
 """
 
 from __future__ import annotations
@@ -19,25 +20,7 @@ from nlpseq.models.configuration_encoder import EncoderConfig
 from nlpseq.models.modeling_decoder import DecoderForCausalLM
 from nlpseq.models.modeling_encoder import EncoderForMaskedLM
 
-from .common import interleaved, row, save
-
-
-def _side_by_side(ours, reference, rounds: int) -> tuple[float, float, float]:
-    """Best seconds of each side over interleaved rounds, and the ratio of their medians (reference / ours)."""
-    times = interleaved({"ours": ours, "reference": reference}, rounds=rounds)
-    return times["ours"]["best"], times["reference"]["best"], times["reference"]["median"] / times["ours"]["median"]
-
-
-def _train_step(model, batch: dict[str, torch.Tensor]):
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-    def step():
-        loss = model(**batch).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return step
+from .common import interleaved, row, save, side_by_side, train_step
 
 
 def _sizes(quick: bool) -> dict:
@@ -104,12 +87,12 @@ def run(quick: bool = False) -> list[dict]:
     for prompts in (8, 1):
         prompt = torch.randint(1, 2000, (prompts, 16))
         with torch.no_grad():
-            cached, uncached, _ = _side_by_side(lambda p=prompt: decoder.generate(p, use_cache=True, **generate),
+            cached, uncached, _ = side_by_side(lambda p=prompt: decoder.generate(p, use_cache=True, **generate),
                                                 lambda p=prompt: decoder.generate(p, use_cache=False, **generate),
                                                 rounds=1 if quick else 2)
             extra = {}
             if prompts == 1:
-                ref_cached, ref_uncached, _ = _side_by_side(
+                ref_cached, ref_uncached, _ = side_by_side(
                     lambda p=prompt: gpt2.generate(p, use_cache=True, pad_token_id=0, **generate),
                     lambda p=prompt: gpt2.generate(p, use_cache=False, pad_token_id=0, **generate),
                     rounds=1 if quick else 2)
@@ -121,7 +104,7 @@ def run(quick: bool = False) -> list[dict]:
     # 2. generation speed vs GPT-2 (both cached)
     generate_short = dict(max_new_tokens=128, min_new_tokens=128, do_sample=False)
     with torch.no_grad():
-        ours, ref, median_ratio = _side_by_side(lambda: decoder.generate(prompt, **generate_short),
+        ours, ref, median_ratio = side_by_side(lambda: decoder.generate(prompt, **generate_short),
                                                 lambda: gpt2.generate(prompt, **generate_short), rounds=rounds)
     rows.append(row("DecoderForCausalLM vs GPT2LMHeadModel: generate 128 tokens (cached, greedy)", "tokens/s",
                     128 / ours, 128 / ref, target=1.0, median_ratio=median_ratio))
@@ -131,24 +114,26 @@ def run(quick: bool = False) -> list[dict]:
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}
     decoder.train()
     gpt2.train()
-    ours, ref, median_ratio = _side_by_side(_train_step(decoder, batch), _train_step(gpt2, batch), rounds=rounds)
+    ours, ref, median_ratio = side_by_side(train_step(decoder, batch), train_step(gpt2, batch), rounds=rounds)
     tokens = batch_size * length
     rows.append(row(f"DecoderForCausalLM vs GPT2LMHeadModel: train step B{batch_size} T{length}", "tokens/s",
                     tokens / ours, tokens / ref, target=1.0, median_ratio=median_ratio,
                     attn_implementation=decoder.config._attn_implementation))
 
-    encoder = EncoderForMaskedLM(EncoderConfig(**_sizes(quick), position_embedding_type="learned",  # BERT's layout
-                                               scale_embedding=False, type_vocab_size=2, pad_token_id=0))
-    bert = to_hf(encoder)
     labels = torch.where(torch.rand(ids.shape) < 0.15, ids, torch.full_like(ids, -100))
     mlm_batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
-    encoder.train()
-    bert.train()
-    ours, ref, median_ratio = _side_by_side(_train_step(encoder, mlm_batch), _train_step(bert, mlm_batch),
-                                            rounds=rounds)
-    rows.append(row(f"EncoderForMaskedLM vs BertForMaskedLM: train step B{batch_size} T{length}", "tokens/s",
-                    tokens / ours, tokens / ref, target=1.0, median_ratio=median_ratio,
-                    attn_implementation=encoder.config._attn_implementation))
+    for sparse in (False, True):   # the full head at every position, as BERT's, then our default sparse head
+        encoder = EncoderForMaskedLM(EncoderConfig(**_sizes(quick), position_embedding_type="learned",  # BERT's
+                                                   scale_embedding=False, type_vocab_size=2, pad_token_id=0,
+                                                   sparse_prediction=sparse))
+        bert = to_hf(encoder)
+        encoder.train()
+        bert.train()
+        ours, ref, median_ratio = side_by_side(train_step(encoder, mlm_batch), train_step(bert, mlm_batch),
+                                               rounds=rounds)
+        rows.append(row(f"EncoderForMaskedLM (sparse_prediction={sparse}) vs BertForMaskedLM: train step "
+                        f"B{batch_size} T{length}", "tokens/s", tokens / ours, tokens / ref, target=1.0,
+                        median_ratio=median_ratio, attn_implementation=encoder.config._attn_implementation))
 
     # 4. on a CUDA machine: model-FLOPs utilisation of the decoder in bf16 (ratio = achieved / peak = MFU)
     if torch.cuda.is_available():

@@ -1,6 +1,7 @@
 """The textbook cost claims: recurrence is O(T) in time and memory per sequence but sequential; self-attention
-is O(T^2) but parallel. Measured per training step (forward + backward) for an LSTM and a Transformer
-encoder layer stack of the same width, at T = 64 .. 4096.
+is O(T^2) but parallel; a selective state-space model (Mamba) is O(T) like recurrence. Measured per training step
+(forward + backward) for an LSTM, a Transformer encoder and a selective SSM layer stack of the same width, at
+T = 64 .. 4096.
 
 Memory is the bytes autograd saves for the backward pass (``torch.autograd.graph.saved_tensors_hooks``):
 deterministic, device-independent, and exactly the activation memory the textbooks talk about. Attention runs
@@ -15,7 +16,14 @@ import matplotlib.pyplot as plt
 import torch
 
 from experiments.common import save
-from nlpseq import EncoderConfig, EncoderModel, RecurrentConfig, RecurrentModel
+from nlpseq import (
+    EncoderConfig,
+    EncoderModel,
+    RecurrentConfig,
+    RecurrentModel,
+    SelectiveSSMConfig,
+    SelectiveSSMModel,
+)
 
 LENGTHS = [64, 128, 256, 512, 1024, 2048, 4096]
 WIDTH, LAYERS, BATCH = 128, 2, 1
@@ -46,6 +54,7 @@ def run() -> dict:
                                                   max_position_embeddings=max(LENGTHS),
                                                   position_embedding_type="sinusoidal",
                                                   attn_implementation="eager")),
+        "SSM": SelectiveSSMModel(SelectiveSSMConfig(vocab_size=1000, hidden_size=WIDTH, num_hidden_layers=LAYERS)),
     }
     results = {name: {"seconds": [], "mbytes": []} for name in models}
     for length in LENGTHS:
@@ -74,16 +83,17 @@ def run() -> dict:
     def slope(values):  # growth exponent between the two longest lengths
         return float(torch.log2(torch.tensor(values[-1] / values[-2])))
 
-    lstm, attn = results["LSTM"], results["Transformer"]
+    lstm, attn, ssm = results["LSTM"], results["Transformer"], results["SSM"]
     time_ratio = [a / b for a, b in zip(attn["seconds"], lstm["seconds"])]
     mem_ratio = [a / b for a, b in zip(attn["mbytes"], lstm["mbytes"])]
     cheaper = (" With one sequence at a time there is no batch for attention's parallelism to exploit, so the LSTM"
                " is cheaper at every measured length." if min(time_ratio) > 1 and min(mem_ratio) > 1 else "")
     rows = "\n".join(f"| {t} | {lstm['seconds'][i] * 1e3:.1f} | {attn['seconds'][i] * 1e3:.1f}"
-                     f" | {lstm['mbytes'][i]:.1f} | {attn['mbytes'][i]:.1f} |" for i, t in enumerate(LENGTHS))
+                     f" | {ssm['seconds'][i] * 1e3:.1f} | {lstm['mbytes'][i]:.1f} | {attn['mbytes'][i]:.1f}"
+                     f" | {ssm['mbytes'][i]:.1f} |" for i, t in enumerate(LENGTHS))
     verdict = f"""
-| T | LSTM ms | Transformer ms | LSTM MiB | Transformer MiB |
-|---|---|---|---|---|
+| T | LSTM ms | Transformer ms | SSM ms | LSTM MiB | Transformer MiB | SSM MiB |
+|---|---|---|---|---|---|---|
 {rows}
 
 **Verdict: confirmed on this machine.** From T = {LENGTHS[-2]} to {LENGTHS[-1]} the LSTM's activation memory
@@ -92,10 +102,13 @@ grows x{2 ** slope(lstm['mbytes']):.2f} (O(T)) and the Transformer's x{2 ** slop
 and x{2 ** slope(attn['seconds']):.2f}. The Transformer/LSTM time ratio goes from {time_ratio[0]:.1f}x at
 T = {LENGTHS[0]} to {time_ratio[-1]:.1f}x at T = {LENGTHS[-1]} (memory: {mem_ratio[0]:.1f}x to {mem_ratio[-1]:.1f}x);
 the first length where the Transformer costs more is T = {cross_t} in time and T = {cross_m} in memory
-(None = never within the measured range).{cheaper}
-Width {WIDTH}, {LAYERS} layers, batch {BATCH}, eager attention, float32.
+(None = never within the measured range).{cheaper} The selective SSM's memory grows
+x{2 ** slope(ssm['mbytes']):.2f} and its time x{2 ** slope(ssm['seconds']):.2f} over the same doubling: O(T), like
+the LSTM (its parallel scan keeps the decays and states of every step, `intermediate_size x state_size` numbers per
+token and layer, so its constant is larger).
+Width {WIDTH}, {LAYERS} layers, batch {BATCH}, eager attention, the SSM's chunked parallel scan, float32.
 """
-    save("cost_vs_length", "Cost vs sequence length: LSTM O(T) vs attention O(T^2)", figure, verdict,
+    save("cost_vs_length", "Cost vs sequence length: LSTM and SSM O(T) vs attention O(T^2)", figure, verdict,
          {"lengths": LENGTHS, **results, "crossover_time": cross_t, "crossover_memory": cross_m})
     return results
 

@@ -1,5 +1,8 @@
 """The textbook long-term dependency claim: a plain RNN forgets what it saw k steps ago, LSTM/GRU gates hold it
-longer, and self-attention reaches any position in one step, so its accuracy does not depend on k.
+longer, and self-attention reaches any position in one step, so its accuracy does not depend on k; and its last
+chapter's: a selective state-space model (Mamba) chooses per token what to keep (a small step Δ keeps the state,
+a large one writes the input), so it holds the signal over distance like a gated RNN, without a tanh between
+steps.
 
 Task: the built-in ``long-range`` corpus (the label is the one signal token placed exactly k steps before the
 end, among random distractors), with k mixed in one training set. Each model is a sequence classifier of about
@@ -24,6 +27,8 @@ from nlpseq import (
     EncoderForSequenceClassification,
     RecurrentConfig,
     RecurrentForSequenceClassification,
+    SelectiveSSMConfig,
+    SelectiveSSMForSequenceClassification,
     load_corpus,
     prepare_classification,
     train_tokenizer,
@@ -48,6 +53,13 @@ def transformer(tokenizer) -> Callable[[int], PreTrainedModel]:
         vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, hidden_size=hidden, num_hidden_layers=2,
         num_attention_heads=4, intermediate_size=2 * hidden, max_position_embeddings=128, hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0, num_labels=NUM_CLASSES))
+
+
+def selective_ssm(tokenizer) -> Callable[[int], PreTrainedModel]:
+    """Builder hidden_size -> a two-layer selective SSM classifier reading the last real token."""
+    return lambda hidden: SelectiveSSMForSequenceClassification(SelectiveSSMConfig(
+        vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, hidden_size=hidden, num_hidden_layers=2,
+        num_labels=NUM_CLASSES))
 
 
 def at_budget(build: Callable[[int], PreTrainedModel], budget: int = BUDGET) -> PreTrainedModel:
@@ -82,7 +94,8 @@ def run() -> dict:
     tokenizer = train_tokenizer(corpus["train"]["text"], kind="wordpiece", vocab_size=51, preset="mlm")
     data = prepare_classification(corpus, tokenizer)    # keeps only input_ids, attention_mask, labels (row order)
     builders = {"RNN": recurrent("rnn", tokenizer), "LSTM": recurrent("lstm", tokenizer),
-                "GRU": recurrent("gru", tokenizer), "Transformer": transformer(tokenizer)}
+                "GRU": recurrent("gru", tokenizer), "Transformer": transformer(tokenizer),
+                "SSM": selective_ssm(tokenizer)}
     results = {}
     for name, build in builders.items():
         model = at_budget(build)
@@ -97,7 +110,7 @@ def run() -> dict:
 
     chance = 1 / NUM_CLASSES
     figure, ax = plt.subplots(figsize=(7, 4.5))
-    for (name, r), style in zip(results.items(), ["o-", "s--", "^-.", "D:"]):   # LSTM and GRU may overlap
+    for (name, r), style in zip(results.items(), ["o-", "s--", "^-.", "D:", "v-"]):   # LSTM and GRU may overlap
         ax.plot(DISTANCES, r["accuracy"], style, label=f"{name} ({r['params'] / 1000:.1f}k params)")
     ax.axhline(chance, color="grey", linestyle="--", label="chance")
     ax.set_xscale("log", base=2)
@@ -120,7 +133,8 @@ def run() -> dict:
     attention = acc["Transformer"].values()
     flat = max(attention) - min(attention) < 0.1
     converged = "" if min(attention) >= 0.95 else ", but not converged (it learns slower than the gated cells here)"
-    claims = [rnn_forgets, gated >= 0.9, flat]
+    ssm = acc["SSM"].values()
+    claims = [rnn_forgets, gated >= 0.9, flat, min(ssm) >= 0.9]
     word = "confirmed" if all(claims) else "partly confirmed" if any(claims) or rnn_decays else "not confirmed"
     rnn_note = ("it forgets, as claimed" if rnn_forgets else
                 "it degrades with distance but stays far above chance, so 'forgets' is too strong at this scale"
@@ -131,16 +145,19 @@ def run() -> dict:
 {rows}
 
 The textbook claims (1) a plain RNN forgets a word ~10-20 steps back, (2) LSTM gates link words 50+ apart,
-(3) attention reaches any distance directly. **Verdict: {word}** ({sum(claims)} of 3 hold fully at this budget).
+(3) attention reaches any distance directly, (4) a selective SSM holds what it chose to keep over any distance.
+**Verdict: {word}** ({sum(claims)} of {len(claims)} hold fully at this budget).
 Largest k with accuracy >= 0.9: {', '.join(f'{n} {k}' for n, k in reach.items())} (None = not even k = {first});
 chance is {chance:.3f}. (1) The RNN goes from {acc['RNN'][first]:.2f} at k = {first} to {acc['RNN'][last]:.2f} at
 k = {last} and is below both gated cells at k = {rnn_below or 'none'}: {rnn_note}. (2) LSTM and GRU stay at
 >= {gated:.2f} up to k = {last}. (3) The Transformer's accuracy is between {min(attention):.2f} and
-{max(attention):.2f} at every k: {'flat' if flat else 'not flat'} in k{converged}.
+{max(attention):.2f} at every k: {'flat' if flat else 'not flat'} in k{converged}. (4) The selective SSM is
+between {min(ssm):.2f} and {max(ssm):.2f} ({acc['SSM'][first]:.2f} at k = {first}, {acc['SSM'][last]:.2f} at
+k = {last}).
 The task only needs the one `s<c>` token, which attention can find by content wherever it sits.
 One run per model (seed 0 only: short runs are seed-sensitive), {STEPS} steps of batch {BATCH}, AdamW lr {LR},
 cosine schedule; {NUM_EXAMPLES:,} examples (80/10/10), {DISTANCES[-1] + 1} words + [CLS]/[SEP] per sequence,
-{NUM_CLASSES} classes, 16 distractor words; one-layer recurrent models, two-layer Transformer; hidden size
+{NUM_CLASSES} classes, 16 distractor words; one-layer recurrent models, two-layer Transformer and SSM; hidden size
 picked per model to get closest to {BUDGET:,} parameters. Whole script: {wall:.0f} s.
 """
     save("long_range", "Long-term dependencies: accuracy vs distance k", figure, verdict,

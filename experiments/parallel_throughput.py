@@ -3,8 +3,9 @@ while a Transformer layer processes all T positions in one batch of matrix produ
 "10-100x faster on GPU".
 
 Measured: training-step throughput (tokens / s of forward + backward + AdamW step) of the LSTM
-(``RecurrentModel``'s default fused ``torch.nn.LSTM`` path) and a Transformer encoder of the same parameter
-count, over sequence lengths T and batch sizes. The loss is the mean square of the last hidden states, so the
+(``RecurrentModel``'s default fused ``torch.nn.LSTM`` path), a Transformer encoder and a selective SSM (Mamba,
+its chunked parallel scan: the recurrence that trains in parallel) of about the same parameter count, over
+sequence lengths T and batch sizes. The loss is the mean square of the last hidden states, so the
 (identical) embedding / vocabulary-head cost does not dilute the comparison. Runs on CPU, and on CUDA too
 when a GPU is present.
 """
@@ -17,12 +18,20 @@ import matplotlib.pyplot as plt
 import torch
 
 from experiments.common import save
-from nlpseq import EncoderConfig, EncoderModel, RecurrentConfig, RecurrentModel
+from nlpseq import (
+    EncoderConfig,
+    EncoderModel,
+    RecurrentConfig,
+    RecurrentModel,
+    SelectiveSSMConfig,
+    SelectiveSSMModel,
+)
 
 LENGTHS = [32, 64, 128, 256, 512]
 BATCHES = [1, 8, 64]
 WIDTH, VOCAB = 128, 1000
 LSTM_LAYERS, TRANSFORMER_LAYERS = 3, 2     # 3 x 4(2 h^2) = 2 x (4 h^2 + 2 h 4h): equal weight counts
+SSM_LAYERS = 3                             # ~7 h^2 each (in_proj 4 h^2, out_proj 2 h^2, x_proj, dt_proj): 21 h^2
 
 
 def build_models() -> dict[str, torch.nn.Module]:
@@ -34,6 +43,8 @@ def build_models() -> dict[str, torch.nn.Module]:
                                                   num_hidden_layers=TRANSFORMER_LAYERS, num_attention_heads=4,
                                                   intermediate_size=4 * WIDTH, max_position_embeddings=max(LENGTHS),
                                                   hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)),
+        "SSM": SelectiveSSMModel(SelectiveSSMConfig(vocab_size=VOCAB, hidden_size=WIDTH,
+                                                    num_hidden_layers=SSM_LAYERS)),
     }
 
 
@@ -82,8 +93,9 @@ def table(results: dict, device: str) -> str:
     for batch in BATCHES:
         for name in results:
             lines.append(f"| {name} tok/s | {batch} | " + " | ".join(f"{v:,.0f}" for v in results[name][batch]) + " |")
-        speedups = [a / b for a, b in zip(results["Transformer"][batch], results["LSTM"][batch])]
-        lines.append(f"| **Transformer / LSTM** | {batch} | " + " | ".join(f"**{s:.1f}x**" for s in speedups) + " |")
+        for name in ("Transformer", "SSM"):
+            speedups = [a / b for a, b in zip(results[name][batch], results["LSTM"][batch])]
+            lines.append(f"| **{name} / LSTM** | {batch} | " + " | ".join(f"**{s:.1f}x**" for s in speedups) + " |")
     return "\n".join(lines)
 
 
@@ -100,15 +112,16 @@ def run() -> dict:
     for ax, (device, by_model) in zip(axes[0], results.items()):
         for name, by_batch in by_model.items():
             for color, (batch, values) in enumerate(by_batch.items()):
-                ax.plot(LENGTHS, values, "o-" if name == "LSTM" else "s--", color=f"C{color}",
+                ax.plot(LENGTHS, values, {"LSTM": "o-", "Transformer": "s--", "SSM": "^:"}[name], color=f"C{color}",
                         label=f"{name}, batch {batch}")
         ax.set(xscale="log", yscale="log", xlabel="sequence length T",
                ylabel="training tokens / s (fwd + bwd + AdamW)", title=device)
         ax.minorticks_off()
         ax.set_xticks(LENGTHS, [str(t) for t in LENGTHS])
         ax.legend()
-    figure.suptitle(f"LSTM ({LSTM_LAYERS} layers) vs Transformer encoder ({TRANSFORMER_LAYERS} layers), "
-                    f"width {WIDTH}, {params['LSTM'] / 1e3:.0f}k vs {params['Transformer'] / 1e3:.0f}k params")
+    figure.suptitle(f"LSTM ({LSTM_LAYERS} layers) vs Transformer encoder ({TRANSFORMER_LAYERS}) vs selective SSM "
+                    f"({SSM_LAYERS}), width {WIDTH}, {params['LSTM'] / 1e3:.0f}k / {params['Transformer'] / 1e3:.0f}k"
+                    f" / {params['SSM'] / 1e3:.0f}k params")
 
     speedup = {device: {batch: [a / b for a, b in zip(r["Transformer"][batch], r["LSTM"][batch])]
                         for batch in BATCHES} for device, r in results.items()}
@@ -126,6 +139,8 @@ def run() -> dict:
     cells = len(BATCHES) * len(LENGTHS)
     attention_share = LENGTHS[-1] / (6 * WIDTH)      # attention FLOPs 4Td vs projections + FFN 24d^2 per token
     tables = "\n\n".join(table(r, device) for device, r in results.items())
+    ssm = {batch: [a / b for a, b in zip(results["cpu"]["SSM"][batch], results["cpu"]["LSTM"][batch])]
+           for batch in BATCHES}
     verdict = f"""
 {tables}
 
@@ -140,6 +155,10 @@ small (B x d) product. With {torch.get_num_threads()} CPU thread(s) there are no
 about the same arithmetic per token (equal weights), so their throughputs stay within a factor of
 {max(high, 1 / low):.1f}; the Transformer is the slower one in {slower} of {cells} cells, as attention adds
 T/(6d) = {attention_share:.2f}x the projection/FFN work at T = {LENGTHS[-1]}. {gpu}
+The selective SSM ({params['SSM']:,} parameters) is a recurrence that trains in parallel: its scan runs
+log2(chunk) levels of whole-tensor operations per chunk of {SelectiveSSMConfig().chunk_size} steps instead of one
+step at a time, but every step updates a (2d x 16) state per layer, 32x the LSTM's d numbers, so on CPU it trains
+{min(min(v) for v in ssm.values()):.1f}x .. {max(max(v) for v in ssm.values()):.1f}x the LSTM's tokens/s.
 Width {WIDTH}, float32, SDPA attention, best of {devices['cpu']} timed steps after a warm-up (5 on CUDA); the
 median slowest/fastest step ratio per cell was {noise:.2f} (the machine is shared, so single cells are noisy).
 Whole script: {wall:.0f} s.

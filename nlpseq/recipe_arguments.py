@@ -44,8 +44,8 @@ class ModelArguments:
     """Which model to build or load."""
 
     model_family: str | None = field(default=None, metadata={
-        "help": f"bow | recurrent | encoder | decoder | recurrent-seq2seq | transformer-seq2seq; default per recipe: "
-                f"{DEFAULT_FAMILY}"})
+        "help": "bow | recurrent | encoder | decoder | ssm | recurrent-seq2seq | transformer-seq2seq; default per "
+                f"recipe: {DEFAULT_FAMILY}"})
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "start from a saved checkpoint directory (fine-tuning) instead of scratch"})
     config_name: str = field(default="tiny", metadata={

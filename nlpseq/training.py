@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import datasets
+import torch
 import transformers
 from datasets import IterableDataset, IterableDatasetDict
 from transformers import (
@@ -72,6 +73,8 @@ FAMILIES: dict[str, dict[str, str]] = {
                 "token-classification": "EncoderForTokenClassification"},
     "decoder": {"model_type": "nlpseq-decoder", "clm": "DecoderForCausalLM",
                 "classification": "DecoderForSequenceClassification"},
+    "ssm": {"model_type": "nlpseq-ssm", "clm": "SelectiveSSMForCausalLM",
+            "classification": "SelectiveSSMForSequenceClassification"},
     "recurrent-seq2seq": {"model_type": "nlpseq-recurrent-seq2seq",
                           "translation": "RecurrentSeq2SeqForConditionalGeneration"},
     "transformer-seq2seq": {"model_type": "nlpseq-transformer-seq2seq",
@@ -332,13 +335,32 @@ def build_model(model_args: ModelArguments, config: PretrainedConfig, task: str)
     return model_class(config)
 
 
-class Trainer(SafetensorsCheckpointMixin, HubExportMixin, transformers.Trainer):
-    """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``) and
-    whose ``push_to_hub`` uploads the Hub export of the run (``nlpseq.hub``)."""
+#: parameter names AdamW's weight decay leaves alone on top of transformers' rule (biases, LayerNorms, names with
+#: "norm"): the selective SSM's ``A_log`` and ``D``, as the Mamba reference code marks them (decay would pull every
+#: channel's ``A = -exp(A_log)`` towards -1 and the skip ``D`` towards 0)
+NO_WEIGHT_DECAY = re.compile(r"(?:^|\.)(?:A_log|D)$")
 
 
-class Seq2SeqTrainer(SafetensorsCheckpointMixin, HubExportMixin, transformers.Seq2SeqTrainer):
-    """``transformers.Seq2SeqTrainer`` with safetensors-only checkpoints and the Hub-export ``push_to_hub``."""
+class WeightDecayRuleMixin:
+    """The Trainers' weight-decay rule: transformers' (no decay on biases and LayerNorms), and none on RMSNorm
+    scales (``norm_f`` escapes transformers' name patterns) or the parameters :data:`NO_WEIGHT_DECAY` names."""
+
+    def get_decay_parameter_names(self, model: torch.nn.Module) -> list[str]:
+        rms_scales = {f"{name}.weight" for name, module in model.named_modules()
+                      if isinstance(module, torch.nn.RMSNorm)}
+        return [name for name in super().get_decay_parameter_names(model)
+                if name not in rms_scales and not NO_WEIGHT_DECAY.search(name)]
+
+
+class Trainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin, transformers.Trainer):
+    """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``), whose
+    ``push_to_hub`` uploads the Hub export of the run (``nlpseq.hub``) and whose weight decay spares what
+    :class:`WeightDecayRuleMixin` says."""
+
+
+class Seq2SeqTrainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin, transformers.Seq2SeqTrainer):
+    """``transformers.Seq2SeqTrainer`` with safetensors-only checkpoints, the Hub-export ``push_to_hub`` and the
+    weight-decay rule of :class:`WeightDecayRuleMixin`."""
 
 
 class TimeLimitCallback(TrainerCallback):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Fine-tune (or train from scratch) a sequence classifier: ``bow``, ``recurrent``, ``encoder`` or ``decoder``.
+"""Fine-tune (or train from scratch) a sequence classifier: ``bow``, ``recurrent``, ``encoder``, ``decoder`` or ``ssm``.
 
     # from scratch on the built-in topic labels
     python recipes/finetune_classification.py --model_family recurrent --config_overrides cell=lstm \\

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Pretrain a causal language model (``decoder`` or ``recurrent``) by next-token prediction.
+"""Pretrain a causal language model (``decoder``, ``recurrent`` or ``ssm``) by next-token prediction.
 
     python recipes/pretrain_clm.py --model_family decoder --config_name tiny --dataset_name stdlib-docs \\
         --output_dir runs/clm --max_steps 200 --per_device_train_batch_size 16 --learning_rate 1e-3

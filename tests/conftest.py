@@ -87,3 +87,17 @@ def tiny_transformer_seq2seq_config():
         return TransformerSeq2SeqConfig(**{**fields, **overrides})
 
     return build
+
+
+@pytest.fixture(scope="session")
+def tiny_ssm_config():
+    """A 40-token vocabulary, hidden 16 (d_inner 32), state 4, chunk 4 (so the parallel scan crosses chunks);
+    specials pad 0, bos 1, eos 2."""
+    from nlpseq.models.configuration_ssm import SelectiveSSMConfig
+
+    def build(**overrides) -> SelectiveSSMConfig:
+        fields = dict(vocab_size=40, hidden_size=16, state_size=4, num_hidden_layers=2, conv_kernel=3, chunk_size=4,
+                      pad_token_id=0, bos_token_id=1, eos_token_id=2)
+        return SelectiveSSMConfig(**{**fields, **overrides})
+
+    return build

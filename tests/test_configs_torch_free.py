@@ -150,7 +150,7 @@ def test_configs_import_and_build_where_torch_cannot_be_imported(tmp_path):
         pytest.skip(skipped[0])
     built = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("built ")}
     assert {"TransformerConfig", "DecoderConfig", "EncoderConfig", "TransformerSeq2SeqConfig", "RecurrentConfig",
-            "RecurrentSeq2SeqConfig", "BowConfig", "SkipGramConfig"} <= built, result.stdout
+            "RecurrentSeq2SeqConfig", "BowConfig", "SkipGramConfig", "SelectiveSSMConfig"} <= built, result.stdout
 
 
 def test_moved_names_keep_their_old_import_paths():

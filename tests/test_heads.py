@@ -27,6 +27,10 @@ from nlpseq.models import (
     RecurrentModel,
     RecurrentSeq2SeqConfig,
     RecurrentSeq2SeqForConditionalGeneration,
+    SelectiveSSMConfig,
+    SelectiveSSMForCausalLM,
+    SelectiveSSMForSequenceClassification,
+    SelectiveSSMModel,
     SkipGramConfig,
     SkipGramModel,
     TransformerSeq2SeqConfig,
@@ -40,6 +44,7 @@ TOKENS = dict(pad_token_id=0, bos_token_id=1, eos_token_id=2, num_labels=3)
 TRANSFORMER = dict(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
                    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **TOKENS)
 RECURRENT = dict(vocab_size=40, embedding_size=12, hidden_size=16, **TOKENS)
+SSM = dict(vocab_size=40, hidden_size=16, state_size=4, num_hidden_layers=1, hidden_dropout_prob=0.1, **TOKENS)
 IDS = torch.tensor([[5, 6, 7, 8], [9, 10, 11, 0]])
 MASK = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
 SEQUENCES = dict(input_ids=IDS, attention_mask=MASK)
@@ -53,6 +58,8 @@ CASES = [
         DecoderModel, DecoderForCausalLM, DecoderForSequenceClassification)],
     *[(cls, lambda: RecurrentConfig(**RECURRENT), SEQUENCES) for cls in (
         RecurrentModel, RecurrentForCausalLM, RecurrentForSequenceClassification, RecurrentForTokenClassification)],
+    *[(cls, lambda: SelectiveSSMConfig(**SSM), SEQUENCES) for cls in (
+        SelectiveSSMModel, SelectiveSSMForCausalLM, SelectiveSSMForSequenceClassification)],
     *[(cls, lambda: TransformerSeq2SeqConfig(**TRANSFORMER, decoder_start_token_id=1), PAIRS) for cls in (
         TransformerSeq2SeqModel, TransformerSeq2SeqForConditionalGeneration)],
     (RecurrentSeq2SeqForConditionalGeneration,
@@ -62,10 +69,10 @@ CASES = [
      dict(input_ids=torch.tensor([5, 6]), context_ids=torch.tensor([7, 8]))),
 ]
 #: classes that own their input embeddings (the rest are heads on a base model at ``self.model``)
-OWNERS = (EncoderModel, DecoderModel, RecurrentModel, TransformerSeq2SeqModel,
+OWNERS = (EncoderModel, DecoderModel, RecurrentModel, SelectiveSSMModel, TransformerSeq2SeqModel,
           RecurrentSeq2SeqForConditionalGeneration, SkipGramModel)
 HEADS = [case for case in CASES if case[0] not in OWNERS and case[0] is not BowForSequenceClassification]
-LM_HEADS = [case for case in CASES if case[0] in (DecoderForCausalLM, RecurrentForCausalLM,
+LM_HEADS = [case for case in CASES if case[0] in (DecoderForCausalLM, RecurrentForCausalLM, SelectiveSSMForCausalLM,
                                                   TransformerSeq2SeqForConditionalGeneration,
                                                   RecurrentSeq2SeqForConditionalGeneration)]
 

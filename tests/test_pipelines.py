@@ -13,15 +13,18 @@ from nlpseq import load_corpus, models, train_tokenizer
 TEXTS = ["Return the number of items in the queue.", "Open a file", "Close the socket and release it."]
 SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 RECURRENT = {"hidden_size": 32, "embedding_size": 16}
+SSM = {"hidden_size": 32, "num_hidden_layers": 2, "state_size": 4}
 #: task -> (model class, config overrides) for every family that has the head
 CASES = {
-    "text-generation": [("DecoderForCausalLM", SIZES), ("RecurrentForCausalLM", RECURRENT)],
+    "text-generation": [("DecoderForCausalLM", SIZES), ("RecurrentForCausalLM", RECURRENT),
+                        ("SelectiveSSMForCausalLM", SSM)],
     "fill-mask": [("EncoderForMaskedLM", SIZES)],
     "text-classification": [("BowForSequenceClassification", {}), ("RecurrentForSequenceClassification", RECURRENT),
-                            ("EncoderForSequenceClassification", SIZES),
-                            ("DecoderForSequenceClassification", SIZES)],
+                            ("EncoderForSequenceClassification", SIZES), ("DecoderForSequenceClassification", SIZES),
+                            ("SelectiveSSMForSequenceClassification", SSM)],
     "token-classification": [("EncoderForTokenClassification", SIZES), ("RecurrentForTokenClassification", RECURRENT)],
-    "feature-extraction": [("EncoderModel", SIZES), ("DecoderModel", SIZES), ("RecurrentModel", RECURRENT)],
+    "feature-extraction": [("EncoderModel", SIZES), ("DecoderModel", SIZES), ("RecurrentModel", RECURRENT),
+                           ("SelectiveSSMModel", SSM)],
 }
 PARAMS = [(task, name, config) for task, cases in CASES.items() for name, config in cases]
 

@@ -91,7 +91,7 @@ def test_finetune_classification_from_pretrained_checkpoint(mlm_run, tmp_path):
     assert torch.corrcoef(torch.stack([tuned.flatten(), pretrained.flatten()]))[0, 1] > 0.9
 
 
-@pytest.mark.parametrize("family", ["bow", "recurrent", "encoder", "decoder"])
+@pytest.mark.parametrize("family", ["bow", "recurrent", "encoder", "decoder", "ssm"])
 def test_finetune_classification_from_scratch(family, tmp_path):
     """100 steps of 8 rows (4 epochs of COMMON's 200) at the family's preset learning rate (bow's is 0.05, 25x
     COMMON's): the 40 validation rows are scored clearly better than chance."""
@@ -350,23 +350,30 @@ print(type(model).__module__)
 """
 
 
-def test_share_model_folder_loads_without_nlpseq(tmp_path):
+#: family -> the causal LM class its exported folder names, as module.class
+SHARED_LM = {"decoder": "modeling_decoder.DecoderForCausalLM", "ssm": "modeling_ssm.SelectiveSSMForCausalLM"}
+
+
+@pytest.mark.parametrize("family", sorted(SHARED_LM))
+def test_share_model_folder_loads_without_nlpseq(family, tmp_path):
     import share_model
 
     run = tmp_path / "run"
-    _run(pretrain_clm, run, "--model_family", "decoder", "--max_steps", "2", "--block_size", "32")
+    _run(pretrain_clm, run, "--model_family", family, "--max_steps", "2", "--block_size", "32")
     folder = share_model.main(["--run_dir", str(run), "--output_dir", str(tmp_path / "hub"),
                                "--dataset_name", "stdlib-docs"])
     names = {p.name for p in folder.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "modeling_decoder.py",
-            "configuration_decoder.py"} <= names
+    module = SHARED_LM[family].split(".")[0]
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", f"{module}.py",
+            module.replace("modeling_", "configuration_") + ".py"} <= names
     config = json.loads((folder / "config.json").read_text())
-    assert config["auto_map"]["AutoModelForCausalLM"] == "modeling_decoder.DecoderForCausalLM"
+    assert config["auto_map"]["AutoModelForCausalLM"] == SHARED_LM[family]
+    assert {"AutoConfig", "AutoModel", "AutoModelForSequenceClassification"} <= set(config["auto_map"])
     card = (folder / "README.md").read_text()
     assert "trust_remote_code=True" in card and "import nlpseq" in card
     meta = ModelCard.load(folder / "README.md").data
     assert (meta.library_name, meta.pipeline_tag, meta.datasets) == ("transformers", "text-generation", ["stdlib-docs"])
-    assert {"nlpseq", "nlpseq-decoder", "custom_code"} <= set(meta.tags)
+    assert {"nlpseq", f"nlpseq-{family}", "custom_code"} <= set(meta.tags)
     assert {"loss", "perplexity"} <= set(meta.metrics)
     results = json.loads((run / "all_results.json").read_text())
     index = {(e.dataset_split, e.metric_type): e.metric_value for e in meta.eval_results}

@@ -88,3 +88,27 @@ def test_a_config_file_gets_the_training_values_of_its_nearest_size(tmp_path):
     _, _, args = _parse("--model_family", "decoder", "--config_name", str(path))
     assert args.learning_rate == preset("decoder", "small")["training"]["learning_rate"]  # 120 is nearest 128
     assert args.learning_rate != preset("decoder", "tiny")["training"]["learning_rate"]
+
+
+def test_ssm_defaults_follow_the_mamba_recipe():
+    """AdamW with betas (0.9, 0.95), weight decay 0.1, cosine after a 5 % warm-up (Gu & Dao 2023's GPT-3 recipe)."""
+    _, _, args = _parse("--model_family", "ssm", task="clm")
+    assert (args.adam_beta1, args.adam_beta2, args.weight_decay, args.warmup_steps) == (0.9, 0.95, 0.1, 0.05)
+    assert args.lr_scheduler_type == "cosine"
+    assert args.learning_rate == training_defaults("ssm", "tiny")["learning_rate"]
+
+
+def test_weight_decay_spares_the_ssm_state_matrix_skip_norms_and_biases(tmp_path):
+    from nlpseq.models import SelectiveSSMConfig, SelectiveSSMForCausalLM
+    from nlpseq.training import Trainer
+
+    model = SelectiveSSMForCausalLM(SelectiveSSMConfig(vocab_size=40, hidden_size=16, state_size=4,
+                                                       num_hidden_layers=2))
+    trainer = Trainer(model=model, args=TrainingArguments(str(tmp_path), report_to="none", use_cpu=True))
+    decayed = set(trainer.get_decay_parameter_names(model))
+    assert {"model.embed_tokens.weight", "model.layers.1.mixer.in_proj.weight",
+            "model.layers.1.mixer.x_proj.weight"} <= decayed
+    spared = {name for name, _ in model.named_parameters()} - decayed
+    assert {"model.layers.0.mixer.A_log", "model.layers.0.mixer.D", "model.layers.0.norm.weight",
+            "model.norm_f.weight", "model.layers.0.mixer.dt_proj.bias"} <= spared
+    assert all(name.endswith(("A_log", ".D", "norm.weight", "norm_f.weight", "bias")) for name in spared), spared

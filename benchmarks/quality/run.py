@@ -62,6 +62,10 @@ TARGETS = {
         why_missed="still falling at the end (1.585 -> 1.567 over the last 500 steps): 4000 steps took 8.3 of the 10 "
                    "minutes. A try with dropout 0.1 and 4800 steps shared the cores with the test suite (load 3.7) "
                    "and stopped at 2863 steps with 1.69: not comparable, not kept"),
+    "tinyshakespeare-ssm": Target(
+        "pretrain_clm", "tinyshakespeare", "selective SSM (Mamba-1) 8 x 128, ctx 128, same budget as the decoder's "
+        "best (10 minutes)", "eval_loss", "val loss (nats/char)", 1.55, False,
+        "(tinyshakespeare-best's decoder, same budget and data)"),
     "sst2-bow": Target(
         "finetune_classification", "sst2", "bag of words: word TF-IDF + logistic regression (bow tiny)",
         "eval_accuracy", "dev accuracy", 0.82, True, "NB 81.8 (Socher et al. 2013)",
@@ -100,6 +104,10 @@ TARGETS = {
         "pretrain_clm", "wikitext2", "decoder 4 x 256, ctx 128, adaptive softmax (decoder small, widened)",
         "predict_perplexity", "test perplexity (129-token blocks)", 150.0, False,
         "~ 100-150 (small Transformer LMs on WikiText-2, many epochs on a GPU)"),
+    "wikitext2-ssm": Target(
+        "pretrain_clm", "wikitext2", "selective SSM (Mamba-1) 8 x 256, adaptive softmax (ssm small, widened), same "
+        "budget as the decoder and the LSTM", "predict_perplexity", "test perplexity (129-token blocks)", 150.0,
+        False, "(wikitext2-decoder and wikitext2-lstm, same budget and data)"),
 }
 
 

@@ -25,6 +25,7 @@ from .configuration_encoder import EncoderConfig
 from .configuration_recurrent import RecurrentConfig
 from .configuration_recurrent_seq2seq import RecurrentSeq2SeqConfig
 from .configuration_skipgram import SkipGramConfig
+from .configuration_ssm import SelectiveSSMConfig
 from .configuration_transformer_seq2seq import TransformerSeq2SeqConfig
 from .modeling_bow import BowForSequenceClassification
 from .modeling_decoder import DecoderForCausalLM, DecoderForSequenceClassification, DecoderModel
@@ -42,6 +43,13 @@ from .modeling_recurrent import (
 )
 from .modeling_recurrent_seq2seq import RecurrentSeq2SeqForConditionalGeneration
 from .modeling_skipgram import SkipGramModel
+from .modeling_ssm import (
+    SelectiveSSMForCausalLM,
+    SelectiveSSMForSequenceClassification,
+    SelectiveSSMModel,
+    selective_scan_parallel,
+    selective_scan_sequential,
+)
 from .modeling_transformer_seq2seq import TransformerSeq2SeqForConditionalGeneration, TransformerSeq2SeqModel
 from .recurrent import GRUCell, LSTMCell, Recurrent, RNNCell
 
@@ -72,6 +80,10 @@ register(DecoderConfig, (AutoModel, DecoderModel), (AutoModelForCausalLM, Decode
 register(TransformerSeq2SeqConfig, (AutoModel, TransformerSeq2SeqModel),
          (AutoModelForSeq2SeqLM, TransformerSeq2SeqForConditionalGeneration))
 
+# State space: the selective SSM (Mamba-1) language model and classifier (issue 17).
+register(SelectiveSSMConfig, (AutoModel, SelectiveSSMModel), (AutoModelForCausalLM, SelectiveSSMForCausalLM),
+         (AutoModelForSequenceClassification, SelectiveSSMForSequenceClassification))
+
 
 __all__ = [
     "register",
@@ -86,4 +98,7 @@ __all__ = [
     "EncoderConfig", "EncoderForMaskedLM", "EncoderForSequenceClassification", "EncoderForTokenClassification",
     "EncoderModel",
     "TransformerSeq2SeqConfig", "TransformerSeq2SeqForConditionalGeneration", "TransformerSeq2SeqModel",
+    # state space
+    "SelectiveSSMConfig", "SelectiveSSMForCausalLM", "SelectiveSSMForSequenceClassification", "SelectiveSSMModel",
+    "selective_scan_parallel", "selective_scan_sequential",
 ]

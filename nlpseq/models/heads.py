@@ -38,6 +38,21 @@ def classifier_dropout(config) -> Dropout:
     return Dropout(rate)
 
 
+def last_token_vectors(hidden_states: torch.Tensor, input_ids: torch.Tensor | None,
+                       attention_mask: torch.Tensor | None, pad_token_id: int | None) -> torch.Tensor:
+    """``(batch, seq, hidden) -> (batch, hidden)``: each row's last real token (the only one a left-to-right model
+    read everything by), for left or right padding. Real tokens are ``attention_mask == 1``, else the non-pad ids,
+    else all of them."""
+    if attention_mask is not None:
+        real = attention_mask.bool()
+    elif input_ids is not None and pad_token_id is not None:
+        real = input_ids != pad_token_id
+    else:
+        return hidden_states[:, -1]
+    index = (real.long() * torch.arange(real.shape[1], device=real.device)).argmax(-1)          # (batch,)
+    return hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
+
+
 def sequence_classifier_output(model, logits: torch.Tensor, labels: torch.Tensor | None,
                                hidden_states: tuple[torch.Tensor, ...] | None = None,
                                attentions: tuple[torch.Tensor, ...] | None = None,
@@ -61,4 +76,6 @@ def token_classifier_output(model, logits: torch.Tensor, labels: torch.Tensor | 
     return TokenClassifierOutput(loss=loss, logits=logits, hidden_states=hidden_states, attentions=attentions)
 
 
-__all__ = ["classifier_dropout", "init_normal", "sequence_classifier_output", "token_classifier_output"]
+__all__ = [
+    "classifier_dropout", "init_normal", "last_token_vectors", "sequence_classifier_output", "token_classifier_output",
+]

@@ -21,7 +21,7 @@ from transformers.utils import can_return_tuple
 from .adaptive_softmax import causal_lm_output, output_layer
 from .configuration_decoder import DecoderConfig
 from .generation_checks import CheckedGenerationMixin
-from .heads import classifier_dropout, sequence_classifier_output
+from .heads import classifier_dropout, last_token_vectors, sequence_classifier_output
 from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
@@ -125,17 +125,6 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
         self.score = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def _last_token_index(self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None,
-                          length: int, device: torch.device) -> torch.Tensor:
-        """Index of the last real token per row, for left or right padding: ``(batch,)``."""
-        if attention_mask is not None:
-            real = attention_mask.bool()
-        elif input_ids is not None and self.config.pad_token_id is not None:
-            real = input_ids != self.config.pad_token_id
-        else:
-            return torch.full((1,), length - 1, device=device)
-        return (real.long() * torch.arange(length, device=device)).argmax(-1)
-
     @can_return_tuple
     def forward(
         self,
@@ -155,8 +144,7 @@ class DecoderForSequenceClassification(DecoderPreTrainedModel):
             return_dict=True,
         )
         hidden_states = outputs.last_hidden_state                              # (batch, seq, hidden)
-        index = self._last_token_index(input_ids, attention_mask, hidden_states.shape[1], hidden_states.device)
-        pooled = hidden_states[torch.arange(hidden_states.shape[0], device=hidden_states.device), index]
+        pooled = last_token_vectors(hidden_states, input_ids, attention_mask, self.config.pad_token_id)
         logits = self.score(self.dropout(pooled))
         return sequence_classifier_output(self, logits, labels, outputs.hidden_states, outputs.attentions,
                                           SequenceClassifierOutputWithPast)
