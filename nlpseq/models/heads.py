@@ -38,6 +38,15 @@ def classifier_dropout(config) -> Dropout:
     return Dropout(rate)
 
 
+def mean_vectors(hidden_states: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """``(batch, seq, hidden) -> (batch, hidden)``: the mean over each row's real tokens (``attention_mask == 1``;
+    all tokens without a mask)."""
+    if attention_mask is None:
+        return hidden_states.mean(dim=1)
+    weights = attention_mask.to(hidden_states.device, hidden_states.dtype)[..., None]          # (batch, seq, 1)
+    return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
 def last_token_vectors(hidden_states: torch.Tensor, input_ids: torch.Tensor | None,
                        attention_mask: torch.Tensor | None, pad_token_id: int | None) -> torch.Tensor:
     """``(batch, seq, hidden) -> (batch, hidden)``: each row's last real token (the only one a left-to-right model
@@ -77,5 +86,6 @@ def token_classifier_output(model, logits: torch.Tensor, labels: torch.Tensor | 
 
 
 __all__ = [
-    "classifier_dropout", "init_normal", "last_token_vectors", "sequence_classifier_output", "token_classifier_output",
+    "classifier_dropout", "init_normal", "last_token_vectors", "mean_vectors", "sequence_classifier_output",
+    "token_classifier_output",
 ]

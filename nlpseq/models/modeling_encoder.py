@@ -24,7 +24,7 @@ from transformers.modeling_outputs import (
 from transformers.utils import can_return_tuple
 
 from .configuration_encoder import EncoderConfig
-from .heads import classifier_dropout, sequence_classifier_output, token_classifier_output
+from .heads import classifier_dropout, mean_vectors, sequence_classifier_output, token_classifier_output
 from .transformer_blocks import TransformerPreTrainedModel, TransformerStack, resolve_output_flags
 
 
@@ -163,10 +163,7 @@ class EncoderForSequenceClassification(EncoderClassifier):
         """``(batch, seq, hidden)`` -> ``(batch, hidden)`` by ``config.classifier_pooling``."""
         if self.config.classifier_pooling == "cls":
             return hidden_states[:, 0]
-        if attention_mask is None:
-            return hidden_states.mean(dim=1)
-        weights = attention_mask.to(hidden_states.dtype)[..., None]             # (batch, seq, 1)
-        return (hidden_states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        return mean_vectors(hidden_states, attention_mask)
 
     def _head_output(self, outputs: BaseModelOutput, attention_mask: torch.Tensor | None, labels: torch.Tensor | None,
                      num_items_in_batch: int | torch.Tensor | None) -> SequenceClassifierOutput:

@@ -28,7 +28,7 @@ from .adaptive_softmax import causal_lm_output, output_layer
 from .configuration_recurrent import RecurrentConfig
 from .errors import ConfigurationError, InputError
 from .generation_checks import CheckedGenerationMixin
-from .heads import sequence_classifier_output, token_classifier_output
+from .heads import mean_vectors, sequence_classifier_output, token_classifier_output
 from .recurrent import Recurrent, RecurrentPreTrainedBase, State, state_from_cache
 from .speedups import Dropout
 
@@ -153,10 +153,10 @@ class RecurrentForSequenceClassification(RecurrentPreTrainedModel):
             directions = self.model.recurrent.num_directions
             top = state[0][-directions:]                       # (directions, batch, hidden)
             return top.transpose(0, 1).flatten(1)
+        if self.config.classifier_pooling == "mean":
+            return mean_vectors(hidden_states, attention_mask)
         real = (torch.ones(hidden_states.shape[:2], device=hidden_states.device) if attention_mask is None
                 else attention_mask.to(hidden_states.device)).bool()[..., None]
-        if self.config.classifier_pooling == "mean":
-            return (hidden_states * real).sum(1) / real.sum(1)
         return hidden_states.masked_fill(~real, torch.finfo(hidden_states.dtype).min).amax(1)
 
     @can_return_tuple

@@ -49,7 +49,7 @@ from .adaptive_softmax import causal_lm_output, output_layer
 from .configuration_ssm import SelectiveSSMConfig
 from .errors import InputError
 from .generation_checks import CheckedGenerationMixin
-from .heads import init_normal, last_token_vectors, sequence_classifier_output
+from .heads import init_normal, last_token_vectors, mean_vectors, sequence_classifier_output
 from .recurrent import reorder_state, state_from_cache
 from .speedups import Dropout
 
@@ -349,7 +349,8 @@ class SelectiveSSMForCausalLM(SelectiveSSMPreTrainedModel, CheckedGenerationMixi
 
 
 class SelectiveSSMForSequenceClassification(SelectiveSSMPreTrainedModel):
-    """Classifies a sequence from the hidden state of its last real token (the only one that read everything)."""
+    """Classifies a sequence from the mean of its real tokens' hidden states (``classifier_pooling="mean"``) or the
+    hidden state of its last real token (``"last"``, the only one that read everything)."""
 
     accepts_loss_kwargs = False  # the loss is a plain mean over the batch: let the Trainer scale it
 
@@ -374,7 +375,11 @@ class SelectiveSSMForSequenceClassification(SelectiveSSMPreTrainedModel):
         outputs = self.model(input_ids, attention_mask=attention_mask, inputs_embeds=inputs_embeds, use_cache=False,
                              output_hidden_states=output_hidden_states, return_dict=True)
         hidden_states = outputs.last_hidden_state                                       # (batch, seq, hidden)
-        logits = self.score(last_token_vectors(hidden_states, input_ids, attention_mask, self.config.pad_token_id))
+        if self.config.classifier_pooling == "mean":
+            pooled = mean_vectors(hidden_states, attention_mask)
+        else:
+            pooled = last_token_vectors(hidden_states, input_ids, attention_mask, self.config.pad_token_id)
+        logits = self.score(pooled)
         return sequence_classifier_output(self, logits, labels, outputs.hidden_states,
                                           output_class=SequenceClassifierOutputWithPast)
 
