@@ -59,9 +59,9 @@ TARGETS = {
     "tinyshakespeare-best": Target(
         "pretrain_clm", "tinyshakespeare", "decoder 4 x 128, ctx 128, best in 10 minutes", "eval_loss",
         "val loss (nats/char)", 1.55, False, "1.47 (nanoGPT README, 6x384, ctx 256, ~3 min on one A100)",
-        why_missed="still falling at the end (1.585 -> 1.567 over the last 500 steps): 4000 steps took 8.3 of the 10 "
-                   "minutes. A try with dropout 0.1 and 4800 steps shared the cores with the test suite (load 3.7) "
-                   "and stopped at 2863 steps with 1.69: not comparable, not kept"),
+        why_missed=("val 1.547 at step 4,500 (8.5 minutes of training), then 1.5506 at the last step, 4,700 (8.9 "
+                    "minutes, 7.2 epochs without dropout): the curve turned up, the start of overfitting. Keeping the "
+                    "best checkpoint on the validation split (load_best_model_at_end) is the lever to measure next")),
     "tinyshakespeare-ssm": Target(
         "pretrain_clm", "tinyshakespeare", "selective SSM (Mamba-1) 8 x 128, ctx 128, same budget as the decoder's "
         "best (10 minutes)", "eval_loss", "val loss (nats/char)", 1.55, False,
