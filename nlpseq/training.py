@@ -364,7 +364,9 @@ class Seq2SeqTrainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExport
 
 
 class TimeLimitCallback(TrainerCallback):
-    """Stop training (and save a checkpoint) once ``minutes`` of wall-clock have passed.
+    """Stop training (and save a checkpoint) once ``minutes`` of training have passed: wall-clock time since
+    ``train()`` began, less the time spent in evaluations (their ``eval_runtime``), so that evaluating more often
+    does not shorten the training a budget buys.
 
     For "the best you can reach in N minutes" comparisons: pass ``max_steps`` large enough to never be
     the limit (the learning-rate schedule still follows ``max_steps``), and add
@@ -374,12 +376,16 @@ class TimeLimitCallback(TrainerCallback):
     def __init__(self, minutes: float):
         self.seconds = minutes * 60
         self.start: float | None = None
+        self.evaluation_seconds = 0.0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
 
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.evaluation_seconds += sum(v for k, v in (metrics or {}).items() if k.endswith("_runtime"))
+
     def on_step_end(self, args, state, control, **kwargs):
-        if self.start is not None and time.perf_counter() - self.start >= self.seconds:
+        if self.start is not None and time.perf_counter() - self.start - self.evaluation_seconds >= self.seconds:
             control.should_training_stop = True
             control.should_save = True
         return control

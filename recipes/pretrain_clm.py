@@ -29,7 +29,7 @@ from nlpseq.training import (
 
 def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None = None) -> dict:
     """Run the recipe on ``argv`` (default: the command line); ``callbacks`` go to the ``Trainer`` (e.g.
-    ``TimeLimitCallback(10)`` for a wall-clock budget)."""
+    ``TimeLimitCallback(10)`` for a training-time budget)."""
     return run_recipe(run, TrainingArguments, task="clm", argv=argv, callbacks=callbacks)
 
 

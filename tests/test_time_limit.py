@@ -1,7 +1,8 @@
-"""TimeLimitCallback stops the Trainer after the given wall-clock budget and leaves a checkpoint behind."""
+"""TimeLimitCallback stops the Trainer after the given training-time budget (evaluations excluded) and leaves a
+checkpoint behind."""
 
 import torch
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainerControl, TrainingArguments
 
 from nlpseq import DecoderConfig, DecoderForCausalLM
 from nlpseq.training import TimeLimitCallback
@@ -29,3 +30,13 @@ def test_generous_budget_does_not_interfere(tmp_path):
     trainer.train()
     assert trainer.state.global_step == 50
     assert not list(tmp_path.glob("checkpoint-*"))
+
+
+def test_evaluation_time_does_not_count():
+    callback, control = TimeLimitCallback(minutes=1 / 60), TrainerControl()
+    callback.on_train_begin(None, None, control)
+    callback.start -= 5.0  # 5 s since train() began ...
+    callback.on_evaluate(None, None, control, metrics={"eval_loss": 1.0, "eval_runtime": 4.5})  # ... 4.5 s of them
+    assert not callback.on_step_end(None, None, control).should_training_stop  # 0.5 s of training < 1 s
+    callback.start -= 1.0
+    assert callback.on_step_end(None, None, control).should_training_stop  # 1.5 s of training >= 1 s

@@ -50,7 +50,8 @@ class SelectiveSSMConfig(PretrainedConfig):
             ``"sequential"`` (the readable step-by-step loop). Both give the same outputs and gradients on the same
             weights, so the flag can be flipped on a trained model.
         chunk_size: time steps per chunk of the parallel scan; the state is carried from chunk to chunk, and the
-            scan's temporaries grow with ``batch * intermediate_size * state_size * chunk_size``.
+            scan's temporaries grow with ``batch * intermediate_size * state_size * chunk_size``, and the scan
+            lowers it for large batches and widths (``modeling_ssm.CHUNK_ELEMENTS``).
         tie_word_embeddings: the language model's output layer is the embedding table.
         adaptive_softmax_cutoffs: token ids where the language model's adaptive softmax cuts the vocabulary (see
             ``RecurrentConfig``; ids ordered by frequency); it unties the output layer. ``None``: the full softmax.
