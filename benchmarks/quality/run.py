@@ -57,11 +57,9 @@ TARGETS = {
         "eval_loss", "val loss (nats/char)", 1.88, False,
         "1.88 (nanoGPT README, shakespeare_char on CPU; nanoGPT's train.py took 156 s here)", within_seconds=110),
     "tinyshakespeare-best": Target(
-        "pretrain_clm", "tinyshakespeare", "decoder 4 x 128, ctx 128, best in 10 minutes", "eval_loss",
-        "val loss (nats/char)", 1.55, False, "1.47 (nanoGPT README, 6x384, ctx 256, ~3 min on one A100)",
-        why_missed=("val 1.547 at step 4,500 (8.5 minutes of training), then 1.5506 at the last step, 4,700 (8.9 "
-                    "minutes, 7.2 epochs without dropout): the curve turned up, the start of overfitting. Keeping the "
-                    "best checkpoint on the validation split (load_best_model_at_end) is the lever to measure next")),
+        "pretrain_clm", "tinyshakespeare", "decoder 4 x 128, ctx 128, best in 10 minutes (best validation "
+        "checkpoint)", "eval_loss", "val loss (nats/char)", 1.55, False,
+        "1.47 (nanoGPT README, 6x384, ctx 256, ~3 min on one A100)"),
     "tinyshakespeare-ssm": Target(
         "pretrain_clm", "tinyshakespeare", "selective SSM (Mamba-1) 8 x 128, ctx 128, same budget as the decoder's "
         "best (10 minutes)", "eval_loss", "val loss (nats/char)", 1.55, False,
@@ -69,10 +67,12 @@ TARGETS = {
     "sst2-bow": Target(
         "finetune_classification", "sst2", "bag of words: word TF-IDF + logistic regression (bow tiny)",
         "eval_accuracy", "dev accuracy", 0.82, True, "NB 81.8 (Socher et al. 2013)",
-        why_missed="overfits after the first epoch (dev loss rises from 0.47 at step 1000 to 0.54; accuracy peaks "
-                   "at 81.3 at step 3000): the tiny preset's lr 5e-2 without weight decay was chosen on a 150-step "
-                   "task; unigram words only, where the published NB figure uses bigrams too (hashed bigrams, "
-                   "bigram_buckets=2^18, gave 78.9 vs 80.2 % after one epoch and 18x slower steps: not the fix)"),
+        why_missed="the model class is there and no further: scikit-learn's TfidfVectorizer + LogisticRegression on "
+                   "the same whitespace words gets 81.3 (unigrams) and 80.7 (uni+bigrams) at C=1, 81.1 / 80.2 at C=4 "
+                   "(2026-11-30, this machine), and one standard error on 872 sentences is 1.35 points. The run "
+                   "overfits after the first epoch (dev loss 0.47 at step 1000, 0.54 at the end; accuracy peaks at "
+                   "81.3 at step 3000); hashed bigrams (bigram_buckets=2^18) gave 78.9 vs 80.2 % after one epoch at "
+                   "18x slower steps. 82 needs features this linear model does not have (e.g. NB-weighted n-grams)"),
     "sst2-bilstm": Target(
         "finetune_classification", "sst2", "BiLSTM 1 x 128, max-pooled, no pretrained vectors (recurrent tiny)",
         "eval_accuracy", "dev accuracy", 0.85, True, "BiLSTM 87.5 with GloVe (Tai et al. 2015)"),
@@ -113,7 +113,12 @@ TARGETS = {
     "wikitext2-ssm": Target(
         "pretrain_clm", "wikitext2", "selective SSM (Mamba-1) 8 x 256, adaptive softmax (ssm small, widened), same "
         "budget as the decoder and the LSTM", "predict_perplexity", "test perplexity (129-token blocks)", 150.0,
-        False, "(wikitext2-decoder and wikitext2-lstm, same budget and data)"),
+        False, "(wikitext2-decoder and wikitext2-lstm, same budget and data)",
+        why_missed=("one epoch in the budget: a training step takes 6.8 s on 2 CPU threads (the decoder's 1.23 s, the "
+                    "LSTM's 1.06 s), so 60 minutes bought 528 steps where the others took 3,000. Per step it learns "
+                    "fastest: validation loss 5.29 after 528 steps against the decoder's 5.50 and the LSTM's 5.96 "
+                    "after 500. The selective scan updates a 512 x 16 state per token and layer, memory traffic a "
+                    "CPU pays for (docs/ssm.md)")),
 }
 
 
