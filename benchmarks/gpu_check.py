@@ -7,10 +7,13 @@
 2. the decoder's model-FLOPs utilisation at GPT-2 small's shape (``benchmarks.transformer.decoder_mfu``);
 3. Tiny Shakespeare for 3 minutes at nanoGPT's GPU shape (6 layers x 384, 6 heads, context 256, batch 64,
    dropout 0.2, lr 1e-3; nanoGPT reports val 1.47 in about 3 minutes on an A100), through
-   ``recipes/pretrain_clm.py`` with a wall-clock budget.
+   ``recipes/pretrain_clm.py`` with a wall-clock budget;
+4. (``--stages nanogpt --nanogpt_dir DIR``) the reference for 3: nanoGPT's own ``train.py`` with its
+   ``config/train_shakespeare_char.py``, from a clone the user gives, for the same wall-clock budget.
 
 Writes ``gpu_check.json`` and ``gpu_check.md`` into ``--output_dir`` (default ``$OUT`` when set, else
-``benchmarks/results``). Without CUDA it says so and exits with status 2 before any work.
+``benchmarks/results``) after every row, so a run cut short keeps what it measured. Without CUDA it says so and
+exits with status 2 before any work.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 
 import torch
@@ -77,7 +83,8 @@ def run_mfu() -> list[dict]:
     result = decoder_mfu(torch.cuda.get_device_name(0))
     if result is None:
         return [{"check": "decoder MFU", "error": f"no bf16 peak known for {torch.cuda.get_device_name(0)}"}]
-    return [{"check": result["name"], "metric": "MFU", "value": result["mfu"],
+    return [{"check": result["name"], "metric": f"MFU (GPT-2: {result['reference_mfu']:.3f})", "value": result["mfu"],
+             "reference_mfu": result["reference_mfu"], "ratio_to_gpt2": result["ratio"],
              "tokens_per_s": result["tokens_per_second"]}]
 
 
@@ -95,7 +102,38 @@ def run_shakespeare(data_dir: Path, minutes: float, work: Path) -> list[dict]:
                                  "--output_dir", str(work / "shakespeare")], callbacks=[TimeLimitCallback(minutes)])
     return [{"check": f"Tiny Shakespeare 6x384 ctx 256, {minutes:g} min (nanoGPT A100: 1.47)",
              "metric": "val loss", "value": results["eval_loss"], "epochs": results.get("epoch"),
+             "train_runtime": results.get("train_runtime"),
              "seconds": time.perf_counter() - start}]
+
+
+def run_nanogpt(nanogpt_dir: Path | None, data_dir: Path, minutes: float, work: Path) -> list[dict]:
+    """nanoGPT's ``train.py config/train_shakespeare_char.py`` (its defaults: bf16, ``torch.compile``, an
+    evaluation of 200 batches every 250 steps), stopped after ``minutes`` of wall time from its launch; its
+    validation losses are read from its log as they are printed."""
+    check = f"nanoGPT train_shakespeare_char.py, {minutes:g} min wall (reference)"
+    if nanogpt_dir is None or not (nanogpt_dir / "train.py").is_file():
+        return [{"check": check, "error": f"no train.py in --nanogpt_dir {nanogpt_dir}"}]
+    prepared = nanogpt_dir / "data" / "shakespeare_char"
+    if not (prepared / "input.txt").is_file():  # its prepare.py would download it
+        (prepared / "input.txt").write_bytes((data_dir / "tinyshakespeare" / "input.txt").read_bytes())
+    subprocess.run([sys.executable, "prepare.py"], cwd=prepared, check=True, capture_output=True)
+    evals, last_lines, start = [], deque(maxlen=5), time.perf_counter()
+    with subprocess.Popen([sys.executable, "-u", "train.py", "config/train_shakespeare_char.py",
+                           f"--out_dir={work / 'nanogpt'}"], cwd=nanogpt_dir, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as train:
+        for line in train.stdout:
+            last_lines.append(line.rstrip())
+            if match := re.match(r"step (\d+): train loss ([\d.]+), val loss ([\d.]+)", line):
+                evals.append({"step": int(match[1]), "val": float(match[3]),
+                              "seconds": round(time.perf_counter() - start, 1)})
+                print(evals[-1], flush=True)
+            if time.perf_counter() - start > minutes * 60:
+                train.kill()
+                break
+    if not evals:
+        return [{"check": check, "error": "no validation loss; its last lines: " + " / ".join(last_lines)}]
+    return [{"check": check, "metric": "val loss", "value": evals[-1]["val"], "steps": evals[-1]["step"],
+             "seconds": evals[-1]["seconds"], "evals": evals}]
 
 
 def summary(rows: list[dict]) -> str:
@@ -107,24 +145,43 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def save(rows: list[dict], output_dir: Path) -> str:
+    """Write ``gpu_check.json`` / ``gpu_check.md`` (each time a row lands) and return the table."""
+    table = summary(rows)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "gpu_check.json").write_text(json.dumps(
+        {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "rows": rows}, indent=2))
+    (output_dir / "gpu_check.md").write_text(table + "\n")
+    return table
+
+
+STAGES = ("recipes", "mfu", "shakespeare", "nanogpt")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", type=Path, default=Path(os.environ.get("NLPSEQ_DATA", ROOT.parent / "shared/data")))
     p.add_argument("--output_dir", type=Path, default=Path(os.environ.get("OUT") or ROOT / "benchmarks/results"))
     p.add_argument("--steps", type=int, default=50, help="steps per recipe")
     p.add_argument("--minutes", type=float, default=3.0, help="Tiny Shakespeare training budget")
+    p.add_argument("--stages", default="recipes,mfu,shakespeare", help=f"comma-separated, from {', '.join(STAGES)}")
+    p.add_argument("--nanogpt_dir", type=Path, help="a clone of karpathy/nanoGPT, for the nanogpt stage")
     args = p.parse_args(argv)
+    stages = args.stages.split(",")
+    if unknown := set(stages) - set(STAGES):
+        p.error(f"--stages {args.stages}: unknown {sorted(unknown)}; choose from {', '.join(STAGES)}")
     if not torch.cuda.is_available():
         print(NEEDS_CUDA, file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="gpu_check-"))
-    rows = run_recipes(args.steps, work) + run_mfu() + run_shakespeare(args.data_dir, args.minutes, work)
-    table = summary(rows)
+    runs = {"recipes": lambda: run_recipes(args.steps, work), "mfu": run_mfu,
+            "shakespeare": lambda: run_shakespeare(args.data_dir, args.minutes, work),
+            "nanogpt": lambda: run_nanogpt(args.nanogpt_dir, args.data_dir, args.minutes, work)}
+    rows: list[dict] = []
+    for stage in stages:
+        rows += runs[stage]()
+        table = save(rows, args.output_dir)
     print(f"\nGPU check on {torch.cuda.get_device_name(0)} (torch {torch.__version__})\n{table}", flush=True)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "gpu_check.json").write_text(json.dumps(
-        {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "rows": rows}, indent=2))
-    (args.output_dir / "gpu_check.md").write_text(table + "\n")
     return 0
 
 

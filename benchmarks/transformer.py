@@ -4,13 +4,15 @@ Rows: KV-cached vs uncached generation (256 new tokens, target >= 5x); train-ste
 ``DecoderForCausalLM`` vs ``GPT2LMHeadModel`` and ``EncoderForMaskedLM`` vs ``BertForMaskedLM`` (SDPA, target
 >= 1.0x; the encoder twice: with BERT's full MLM head at every position, and with its default sparse head, which
 runs only at the ~15 % selected positions); cached greedy generation tokens/s vs GPT-2 (target >= 1.0x); on a
-CUDA machine, the decoder's model-FLOPs utilisation (MFU) in bf16 at GPT-2 small's shape (the ratio column is the
-MFU). The reference models are built from our own weights with ``nlpseq.convert.to_hf``, so both sides compute the
-same function. Single timed calls alternate between the two sides (``common.interleaved``); each side keeps its
-best, and the ratio of medians is reported too.
+CUDA machine, the decoder's model-FLOPs utilisation (MFU) in bf16 at GPT-2 small's shape, beside GPT-2's (the ratio
+column is ours over GPT-2's; the row also holds both MFUs). The reference models are built from our own weights
+with ``nlpseq.convert.to_hf``, so both sides compute the same function. Single timed calls alternate between the
+two sides (``common.interleaved``); each side keeps its best, and the ratio of medians is reported too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -41,20 +43,36 @@ def model_flops_per_token(num_parameters: int, num_layers: int, context: int, hi
 
 
 def decoder_mfu(device_name: str, steps: int = 10) -> dict | None:
-    """Model-FLOPs utilisation of a GPT-2-small-shaped decoder training in bf16 autocast on the current GPU:
-    achieved model FLOP/s over the GPU's bf16 peak. ``None`` when the GPU's peak is not in the table."""
+    """Model-FLOPs utilisation of a GPT-2-small-shaped decoder training in bf16 autocast on the current GPU,
+    side by side with transformers' ``GPT2LMHeadModel`` built from the same weights (steps interleaved).
+    ``ratio`` is our model FLOP/s over GPT-2's; ``mfu`` / ``reference_mfu`` are each over the GPU's bf16 peak.
+    ``None`` when the GPU's peak is not in the table."""
     peak = next((flops for key, flops in PEAK_BF16_FLOPS.items() if key in device_name), None)
     if peak is None:
         return None
     config = DecoderConfig(vocab_size=50304, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                            intermediate_size=3072, max_position_embeddings=1024, hidden_dropout_prob=0.0,
                            attention_probs_dropout_prob=0.0)
-    model = DecoderForCausalLM(config).cuda().train()
+    model = DecoderForCausalLM(config)
+    gpt2 = to_hf(model).cuda().train()
+    model = model.cuda().train()
     batch_size, context = 8, 1024
     ids = torch.randint(0, config.vocab_size, (batch_size, context), device="cuda")
+    seconds = interleaved({"decoder": _bf16_train_step(model, ids), "gpt2": _bf16_train_step(gpt2, ids)},
+                          rounds=steps, warmup=3)
+    tokens_per_second = {name: batch_size * context / s["median"] for name, s in seconds.items()}
+    flops = model_flops_per_token(model.num_parameters(), config.num_hidden_layers, context, config.hidden_size)
+    ours, reference = flops * tokens_per_second["decoder"], flops * tokens_per_second["gpt2"]
+    return row(f"DecoderForCausalLM vs GPT2LMHeadModel, GPT-2 small shape, bf16, B{batch_size} T{context} on "
+               f"{device_name}", "model FLOP/s", ours, reference, tokens_per_second=tokens_per_second["decoder"],
+               mfu=ours / peak, reference_mfu=reference / peak)
+
+
+def _bf16_train_step(model: torch.nn.Module, ids: torch.Tensor) -> Callable[[], None]:
+    """One fused-AdamW training step of a causal LM on ``ids`` (batch, seq) in bf16 autocast, synchronised."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
 
-    def step():
+    def step() -> None:
         with torch.autocast("cuda", dtype=torch.bfloat16):
             loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
@@ -62,12 +80,7 @@ def decoder_mfu(device_name: str, steps: int = 10) -> dict | None:
         optimizer.zero_grad(set_to_none=True)
         torch.cuda.synchronize()  # the timer is on the host: wait for the GPU's work
 
-    seconds = interleaved({"decoder": step}, rounds=steps, warmup=3)["decoder"]["median"]
-    tokens_per_second = batch_size * context / seconds
-    flops = model_flops_per_token(model.num_parameters(), config.num_hidden_layers, context, config.hidden_size)
-    mfu = flops * tokens_per_second / peak
-    return row(f"DecoderForCausalLM MFU, GPT-2 small shape, bf16, B{batch_size} T{context} on {device_name}",
-               "model FLOP/s", flops * tokens_per_second, peak, tokens_per_second=tokens_per_second, mfu=mfu)
+    return step
 
 
 def run(quick: bool = False) -> list[dict]:
