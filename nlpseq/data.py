@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import random
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
 
+import numpy as np
 from datasets import Dataset, DatasetDict, Translation, load_dataset
+from torch.utils.data import Dataset as TorchDataset
 from transformers import PreTrainedTokenizerBase
 
 from .corpora import BUILTIN_CORPORA, make_corpus
@@ -39,9 +42,9 @@ TEXT_SAMPLING = ("line", "document")
 #: what load_corpus takes besides a name: a path, or {split: file, list of files or (source, target) pair}
 CorpusSource = str | Path | Mapping[str, str | Path | list[str | Path] | tuple[str | Path, str | Path]]
 
-__all__ = ["COMPRESSION_SUFFIXES", "FILE_FORMATS", "SPLIT_NAMES", "TEXT_SAMPLING", "check_block_size", "cut_blocks",
-           "group_texts", "load_corpus", "load_parallel_text", "prepare_classification", "prepare_translation",
-           "require_columns", "tokenize_dataset"]
+__all__ = ["COMPRESSION_SUFFIXES", "FILE_FORMATS", "SPLIT_NAMES", "TEXT_SAMPLING", "ShiftedBlocks", "check_block_size",
+           "cut_blocks", "group_texts", "load_corpus", "load_parallel_text", "prepare_classification",
+           "prepare_translation", "require_columns", "tokenize_dataset"]
 
 
 def _check_source(name_or_path: object, sample_by: str) -> None:
@@ -227,6 +230,42 @@ def group_texts(data: DatasetDict, block_size: int, num_proc: int | None = None)
     if len(grouped["train"]) == 0:
         raise DataError(f"No block of {block_size} tokens fits in the training text; lower block_size")
     return grouped
+
+
+class ShiftedBlocks(TorchDataset):
+    """A training split of ``block_size`` blocks, cut anew each epoch at an offset ``o_e`` in ``[0, block_size)``.
+
+    ``group_texts`` cuts the token stream once, at 0, B, 2B, ...: on a small corpus trained for many epochs the
+    model sees the same windows every epoch and learns them by heart (Tiny Shakespeare at nanoGPT's GPU shape:
+    train loss 0.70, validation 1.94 after 80 epochs). Here epoch ``e`` reads ``stream[o_e + i B : o_e + (i+1) B]``
+    for ``i < n - 1`` (one block fewer, so every offset fits): each epoch is still one pass over the text, and
+    every token is seen at new positions with new left context, the way nanoGPT's random windows are.
+
+    ``o_e`` depends only on ``(seed, e)`` (epoch 0 is cut at 0, like ``group_texts``), so a resumed run sees the
+    blocks it would have seen. ``set_epoch`` is the hook Accelerate's data loader calls at each epoch's start
+    (the one ``datasets`` uses to reshuffle streams).
+    """
+
+    def __init__(self, blocks: Dataset, seed: int = 0):
+        self.block_size = len(blocks[0]["input_ids"])
+        columns = blocks.with_format("numpy", columns=[k for k in ("input_ids", "attention_mask", "special_tokens_mask")
+                                                       if k in blocks.column_names])[:]
+        self.streams = {key: np.asarray(value, dtype=np.int32).reshape(-1) for key, value in columns.items()}
+        self.num_blocks, self.seed, self.offset = len(blocks) - 1, seed, 0
+        if self.num_blocks < 1:
+            raise DataError("Shifting block boundaries needs at least 2 training blocks; pass --shift_blocks false")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.offset = random.Random(f"{self.seed}-{epoch}").randrange(self.block_size) if epoch else 0
+
+    def __len__(self) -> int:
+        return self.num_blocks
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        if not 0 <= i < self.num_blocks:
+            raise IndexError(f"block {i} of {self.num_blocks}")
+        start = self.offset + i * self.block_size
+        return {key: stream[start : start + self.block_size].tolist() for key, stream in self.streams.items()}
 
 
 def prepare_classification(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text_column: str = "text",

@@ -82,6 +82,9 @@ class DataArguments:
     source_lang: str = field(default="en")
     target_lang: str = field(default="de")
     block_size: int = field(default=64, metadata={"help": "tokens per training block for LM pretraining"})
+    shift_blocks: bool = field(default=True, metadata={
+        "help": "clm/mlm: cut the training text at a new offset each epoch (nanoGPT's random windows, one pass per "
+                "epoch), so many epochs do not memorise fixed blocks; false: run_clm's fixed blocks"})
     max_length: int = field(default=128, metadata={"help": "truncate inputs (and targets) to this many tokens"})
     max_source_length: int | None = field(default=None, metadata={"help": "translation sources (default --max_length)"})
     max_target_length: int | None = field(default=None, metadata={"help": "translation targets (default --max_length)"})

@@ -46,7 +46,7 @@ from .checkpointing import (  # the resume helpers live beside the checkpoint fo
     last_complete_checkpoint,  # noqa: F401
     resolve_resume,  # noqa: F401
 )
-from .data import group_texts, load_corpus, require_columns, tokenize_dataset
+from .data import ShiftedBlocks, group_texts, load_corpus, require_columns, tokenize_dataset
 from .errors import ConfigurationError, ConfigurationFileNotFoundError
 from .hub import HubExportMixin, save_tokenizer
 from .presets import SIZES, preset
@@ -227,6 +227,14 @@ def lm_blocks(data, tokenizer: PreTrainedTokenizerBase, data_args: DataArguments
     workers = data_args.preprocessing_num_workers
     tokens = tokenize_dataset(data, tokenizer, data_args.text_column, num_proc=workers)
     return select_samples(group_texts(tokens, data_args.block_size, num_proc=workers), data_args)
+
+
+def training_blocks(blocks, data_args: DataArguments, seed: int):
+    """The split an LM recipe trains on: ``ShiftedBlocks`` (cut anew each epoch), or the fixed blocks with
+    ``--shift_blocks false`` or ``--streaming``."""
+    if data_args.streaming or not data_args.shift_blocks:
+        return blocks["train"]
+    return ShiftedBlocks(blocks["train"], seed=seed)
 
 
 def texts_for_tokenizer(data, data_args: DataArguments, task: str) -> Iterable[str]:

@@ -24,6 +24,7 @@ from nlpseq.training import (
     load_lm_data,
     load_or_train_tokenizer,
     run_recipe,
+    training_blocks,
 )
 
 
@@ -44,7 +45,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
     with training_args.main_process_first(desc="tokenize"):
         blocks = lm_blocks(data, tokenizer, data_args)
 
-    trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
+    train = training_blocks(blocks, data_args, training_args.seed)  # cut anew each epoch (--shift_blocks)
+    trainer = Trainer(model=model, args=training_args, train_dataset=train,
                       eval_dataset=blocks["validation"], processing_class=tokenizer,
                       data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False), callbacks=callbacks)
     return run_and_report(trainer, blocks, tokenizer, data_args, "A language model pretrained by next-token "

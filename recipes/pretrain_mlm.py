@@ -25,6 +25,7 @@ from nlpseq.training import (
     load_lm_data,
     load_or_train_tokenizer,
     run_recipe,
+    training_blocks,
 )
 
 
@@ -51,7 +52,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, mask_args: Masking
 
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mask_args.mlm_probability,
                                                seed=training_args.seed)
-    trainer = Trainer(model=model, args=training_args, train_dataset=blocks["train"],
+    train = training_blocks(blocks, data_args, training_args.seed)  # cut anew each epoch (--shift_blocks)
+    trainer = Trainer(model=model, args=training_args, train_dataset=train,
                       eval_dataset=blocks["validation"], processing_class=tokenizer, data_collator=collator,
                       callbacks=callbacks)
     return run_and_report(trainer, blocks, tokenizer, data_args, "An encoder pretrained by masked-token prediction.",

@@ -71,3 +71,45 @@ def test_stream_perplexity_scores_every_token_once(tiny_decoder_config):
     assert windows["perplexity"] == pytest.approx(math.exp(windows["nll"]))
     with pytest.raises(ValueError, match="0 < stride < context"):
         stream_perplexity(model, ids, context=16, stride=16)
+
+
+def _blocks(n_tokens: int, block_size: int):
+    from datasets import Dataset
+
+    from nlpseq.data import cut_blocks
+
+    rows = {"input_ids": [list(range(n_tokens))], "attention_mask": [[1] * n_tokens]}
+    return Dataset.from_dict(cut_blocks(rows, block_size))
+
+
+def test_shifted_blocks_cut_the_stream_anew_each_epoch_one_pass_each():
+    from nlpseq.data import ShiftedBlocks
+
+    blocks = _blocks(100, 8)  # 12 fixed blocks: tokens 0..95
+    shifted = ShiftedBlocks(blocks, seed=3)
+    assert len(shifted) == 11  # one block fewer, so that every offset fits in the stream
+    assert [shifted[i]["input_ids"] for i in range(11)] == blocks["input_ids"][:11]  # epoch 0: group_texts' cuts
+    offsets = []
+    for epoch in range(1, 6):
+        shifted.set_epoch(epoch)
+        offsets.append(shifted.offset)
+        seen = [t for i in range(len(shifted)) for t in shifted[i]["input_ids"]]
+        assert seen == list(range(shifted.offset, shifted.offset + 88))  # contiguous: one pass, no overlap
+        assert shifted[0]["attention_mask"] == [1] * 8
+    assert all(0 <= o < 8 for o in offsets) and len(set(offsets)) > 1
+    again = ShiftedBlocks(blocks, seed=3)
+    again.set_epoch(4)  # a resumed run: the offset depends on (seed, epoch) only
+    shifted.set_epoch(4)
+    assert again.offset == offsets[3] and again[2] == shifted[2]
+    other_seed = ShiftedBlocks(blocks, seed=4)
+    assert [other_seed.set_epoch(e) or other_seed.offset for e in range(1, 6)] != offsets
+    with pytest.raises(IndexError):
+        shifted[11]
+
+
+def test_shifted_blocks_need_two_blocks():
+    from nlpseq.data import ShiftedBlocks
+    from nlpseq.errors import DataError
+
+    with pytest.raises(DataError, match="--shift_blocks false"):
+        ShiftedBlocks(_blocks(10, 8))

@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from transformers import (
     AutoModelForSeq2SeqLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    TrainerCallback,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -434,3 +436,28 @@ def test_push_to_hub_takes_the_token_from_the_environment_and_never_prints_it(cl
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
         nlpseq.hub.push_folder(folder, "someone/tiny-gpt")
+
+
+class _Offsets(TrainerCallback):
+    """Records, at each step, the epoch and the training set's block offset."""
+
+    def __init__(self):
+        self.seen = set()
+
+    def on_step_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        self.seen.add((int(state.epoch + 1e-6), getattr(train_dataloader.dataset, "offset", None)))
+
+
+@pytest.mark.parametrize("shift", ["true", "false"])
+def test_lm_recipes_cut_training_blocks_anew_each_epoch(tmp_path, shift):
+    """The Trainer (through Accelerate's set_epoch) moves the block boundaries every epoch; --shift_blocks false
+    keeps group_texts' fixed blocks, the datasets.Dataset itself."""
+    offsets = _Offsets()
+    pretrain_clm.main([*_without(COMMON, "--max_train_samples"), "--max_train_samples", "17", "--output_dir",
+                       str(tmp_path), "--model_family", "decoder", "--block_size", "16", "--num_train_epochs", "4",
+                       "--shift_blocks", shift], callbacks=[offsets])
+    if shift == "false":
+        assert offsets.seen == {(e, None) for e in range(4)}
+        return
+    expected = {(e, random.Random(f"0-{e}").randrange(16) if e else 0) for e in range(4)}
+    assert offsets.seen == expected and len({o for _, o in expected}) > 2
