@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check (see benchmarks/gpu_check.py): every recipe 50 steps in bf16, the decoder's MFU, and 3 minutes of
 # Tiny Shakespeare at nanoGPT's GPU shape; at most 10 minutes, one summary table (also in $OUT or
-# benchmarks/results). On a machine without CUDA it says so and exits 2.
+# benchmarks/results/gpu). On a machine without CUDA it says so and exits 2.
 #   PYTHON=python3 NLPSEQ_WHEELS=wheels/ NLPSEQ_DATA=data/ bash benchmarks/gpu_check.sh
 # PYTHON: the interpreter that holds a CUDA torch (default: .venv/bin/python if present, else python3).
 # NLPSEQ_WHEELS: a folder of wheels for packages that interpreter lacks (datasets, evaluate ...), installed offline

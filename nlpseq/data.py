@@ -237,23 +237,23 @@ class ShiftedBlocks(TorchDataset):
 
     ``group_texts`` cuts the token stream once, at 0, B, 2B, ...: on a small corpus trained for many epochs the
     model sees the same windows every epoch and learns them by heart (Tiny Shakespeare at nanoGPT's GPU shape:
-    train loss 0.70, validation 1.94 after 80 epochs). Here epoch ``e`` reads ``stream[o_e + i B : o_e + (i+1) B]``
-    for ``i < n - 1`` (one block fewer, so every offset fits): each epoch is still one pass over the text, and
-    every token is seen at new positions with new left context, the way nanoGPT's random windows are.
+    train loss 0.70, validation 1.94 after 80 epochs). Here epoch ``e`` reads block ``i`` from
+    ``stream[o_e + i B : o_e + (i+1) B]``, the stream read as a ring (the last block wraps to the first tokens,
+    as packed documents already run into each other): each epoch is still one pass over the same blocks' tokens,
+    each seen at new positions with new left context, the way nanoGPT's random windows are.
 
-    ``o_e`` depends only on ``(seed, e)`` (epoch 0 is cut at 0, like ``group_texts``), so a resumed run sees the
-    blocks it would have seen. ``set_epoch`` is the hook Accelerate's data loader calls at each epoch's start
-    (the one ``datasets`` uses to reshuffle streams).
+    ``o_e`` depends only on ``(seed, e)`` (epoch 0 is cut at 0, exactly ``group_texts``' blocks), so a resumed
+    run sees the blocks it would have seen. ``set_epoch`` is the hook Accelerate's data loader calls at each
+    epoch's start (the one ``datasets`` uses to reshuffle streams).
     """
 
     def __init__(self, blocks: Dataset, seed: int = 0):
-        self.block_size = len(blocks[0]["input_ids"])
-        columns = blocks.with_format("numpy", columns=[k for k in ("input_ids", "attention_mask", "special_tokens_mask")
-                                                       if k in blocks.column_names])[:]
-        self.streams = {key: np.asarray(value, dtype=np.int32).reshape(-1) for key, value in columns.items()}
-        self.num_blocks, self.seed, self.offset = len(blocks) - 1, seed, 0
-        if self.num_blocks < 1:
-            raise DataError("Shifting block boundaries needs at least 2 training blocks; pass --shift_blocks false")
+        self.block_size, self.num_blocks = len(blocks[0]["input_ids"]), len(blocks)
+        keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in blocks.column_names]
+        columns = blocks.with_format("numpy", columns=keys)[:]
+        streams = {key: np.asarray(value, dtype=np.int32).reshape(-1) for key, value in columns.items()}
+        self.streams = {key: np.concatenate([s, s[: self.block_size]]) for key, s in streams.items()}  # the ring
+        self.seed, self.offset = seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.offset = random.Random(f"{self.seed}-{epoch}").randrange(self.block_size) if epoch else 0

@@ -1,6 +1,7 @@
 """Language-model data: text files as one stream (line breaks kept), the word-level tokenizer, stream perplexity."""
 
 import math
+import random
 
 import pytest
 import torch
@@ -87,15 +88,15 @@ def test_shifted_blocks_cut_the_stream_anew_each_epoch_one_pass_each():
 
     blocks = _blocks(100, 8)  # 12 fixed blocks: tokens 0..95
     shifted = ShiftedBlocks(blocks, seed=3)
-    assert len(shifted) == 11  # one block fewer, so that every offset fits in the stream
-    assert [shifted[i]["input_ids"] for i in range(11)] == blocks["input_ids"][:11]  # epoch 0: group_texts' cuts
+    assert len(shifted) == 12  # the same number of blocks (--max_train_samples counts them as run_clm.py does)
+    assert [shifted[i]["input_ids"] for i in range(12)] == blocks["input_ids"]  # epoch 0: group_texts' cuts
     offsets = []
     for epoch in range(1, 6):
         shifted.set_epoch(epoch)
-        offsets.append(shifted.offset)
+        offsets.append(o := shifted.offset)
         seen = [t for i in range(len(shifted)) for t in shifted[i]["input_ids"]]
-        assert seen == list(range(shifted.offset, shifted.offset + 88))  # contiguous: one pass, no overlap
-        assert shifted[0]["attention_mask"] == [1] * 8
+        assert seen == list(range(o, 96)) + list(range(o))  # the 96 tokens once each, read from o round the ring
+        assert shifted[11]["attention_mask"] == [1] * 8
     assert all(0 <= o < 8 for o in offsets) and len(set(offsets)) > 1
     again = ShiftedBlocks(blocks, seed=3)
     again.set_epoch(4)  # a resumed run: the offset depends on (seed, epoch) only
@@ -104,12 +105,12 @@ def test_shifted_blocks_cut_the_stream_anew_each_epoch_one_pass_each():
     other_seed = ShiftedBlocks(blocks, seed=4)
     assert [other_seed.set_epoch(e) or other_seed.offset for e in range(1, 6)] != offsets
     with pytest.raises(IndexError):
-        shifted[11]
+        shifted[12]
 
 
-def test_shifted_blocks_need_two_blocks():
+def test_shifted_blocks_of_a_single_block_rotate_it():
     from nlpseq.data import ShiftedBlocks
-    from nlpseq.errors import DataError
 
-    with pytest.raises(DataError, match="--shift_blocks false"):
-        ShiftedBlocks(_blocks(10, 8))
+    shifted = ShiftedBlocks(_blocks(10, 8))
+    shifted.set_epoch(next(e for e in range(1, 50) if random.Random(f"0-{e}").randrange(8) == 3))
+    assert len(shifted) == 1 and shifted[0]["input_ids"] == [3, 4, 5, 6, 7, 0, 1, 2]
