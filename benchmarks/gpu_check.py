@@ -34,7 +34,6 @@ from collections import deque
 from pathlib import Path
 
 import torch
-from transformers import TrainerCallback
 
 ROOT = Path(__file__).resolve().parents[1]
 NEEDS_CUDA = ("benchmarks/gpu_check needs a CUDA GPU: torch.cuda.is_available() is False on this machine. "
@@ -95,40 +94,27 @@ def run_mfu() -> list[dict]:
              "tokens_per_s": result["tokens_per_second"]}]
 
 
-class EvalCurve(TrainerCallback):
-    """Each evaluation's step, validation loss and seconds since training began (evaluations included)."""
-
-    def __init__(self):
-        self.start, self.evals = time.perf_counter(), []
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.start = time.perf_counter()
-
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        self.evals.append({"step": state.global_step, "val": round(metrics["eval_loss"], 4),
-                           "seconds": round(time.perf_counter() - self.start, 1)})
-        print(self.evals[-1], flush=True)
-
-
 def run_shakespeare(data_dir: Path, minutes: float, work: Path, shift_blocks: bool = True) -> list[dict]:
     """nanoGPT's GPU configuration through ``recipes/pretrain_clm.py``: evaluated every 250 steps, the best
     checkpoint kept (as nanoGPT keeps its best), for ``minutes`` of training or its 5,000 steps."""
     sys.path.insert(0, str(ROOT / "recipes"))
     import pretrain_clm
 
+    from benchmarks.quality.run import EvalClock
     from nlpseq.training import TimeLimitCallback
 
     check = f"Tiny Shakespeare 6x384 ctx 256, {minutes:g} min, shift_blocks {str(shift_blocks).lower()}"
     text = data_dir / "tinyshakespeare" / "input.txt"
     if not text.is_file():
         return [{"check": check, "error": f"{text} not found: pass --data_dir"}]
-    curve, start = EvalCurve(), time.perf_counter()
+    clock, start = EvalClock(), time.perf_counter()
     results = pretrain_clm.main([*COMMON[:-2], *SHAKESPEARE, "--dataset_name", str(text), "--shift_blocks",
                                  str(shift_blocks).lower(), "--output_dir", str(work / check.replace(" ", "_"))],
-                                callbacks=[TimeLimitCallback(minutes), curve])
+                                callbacks=[TimeLimitCallback(minutes), clock])
+    evals = [{"step": p["step"], "val": round(p["eval_loss"], 4), "train_seconds": round(p["train_seconds"], 1)}
+             for p in clock.points]  # train_seconds: evaluations excluded
     return [{"check": check, "metric": "best val loss", "value": results["eval_loss"], "epochs": results.get("epoch"),
-             "train_runtime": results.get("train_runtime"), "seconds": time.perf_counter() - start,
-             "evals": curve.evals}]
+             "train_runtime": results.get("train_runtime"), "seconds": time.perf_counter() - start, "evals": evals}]
 
 
 def run_nanogpt(nanogpt_dir: Path | None, data_dir: Path, minutes: float, work: Path) -> list[dict]:

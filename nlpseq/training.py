@@ -362,8 +362,22 @@ class WeightDecayRuleMixin:
 
 class Trainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin, transformers.Trainer):
     """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``), whose
-    ``push_to_hub`` uploads the Hub export of the run (``nlpseq.hub``) and whose weight decay spares what
-    :class:`WeightDecayRuleMixin` says."""
+    ``push_to_hub`` uploads the Hub export of the run (``nlpseq.hub``), whose weight decay spares what
+    :class:`WeightDecayRuleMixin` says, and which gives ``ShiftedBlocks`` its epoch in every process."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(self.train_dataset, ShiftedBlocks):
+            self.add_callback(SetEpochCallback)
+
+
+class SetEpochCallback(TrainerCallback):
+    """Calls the training set's ``set_epoch`` at each epoch's start. Accelerate does it in a single process, but
+    with several (accelerate 1.15) its data loader hands the epoch to the sampler and not to the dataset."""
+
+    def on_epoch_begin(self, args, state, control, train_dataloader=None, **kwargs):
+        # state.epoch counts the epochs done: a whole number here, or a fraction when resuming mid-epoch
+        train_dataloader.dataset.set_epoch(int(state.epoch + 1e-6))
 
 
 class Seq2SeqTrainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin, transformers.Seq2SeqTrainer):

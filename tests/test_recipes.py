@@ -310,7 +310,9 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
 
 
 def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
-    steps = ["--max_steps", "5", "--logging_steps", "1", "--learning_rate", "1e-2"]
+    # 16 blocks at a global batch of 8: 5 steps span 3 epochs, each cut at its own offset (ShiftedBlocks) in
+    # both runs, whether Accelerate hands the epoch to the dataset (one process) or to its sampler (two)
+    steps = ["--max_steps", "5", "--logging_steps", "1", "--learning_rate", "1e-2", "--max_train_samples", "16"]
     single = _recipe_cmd(tmp_path / "one", *steps)
     single[single.index("--per_device_train_batch_size") + 1] = "8"
     subprocess.run(single, env=_env(), check=True, capture_output=True)
