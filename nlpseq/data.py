@@ -37,6 +37,8 @@ from .labels import LabelVocabulary, classification_data, encode_labels
 from .parallel_text import _has_parallel_train, _parallel_mapping, load_parallel_text
 from .rows import Field, check_rows, translation_fields
 
+#: the token-aligned columns a block carries (cut_blocks, ShiftedBlocks)
+BLOCK_COLUMNS = ("input_ids", "attention_mask", "special_tokens_mask")
 #: how a .txt file becomes rows (see load_corpus)
 TEXT_SAMPLING = ("line", "document")
 #: what load_corpus takes besides a name: a path, or {split: file, list of files or (source, target) pair}
@@ -211,7 +213,7 @@ def check_block_size(block_size: int, name: str = "block_size") -> None:
 
 def cut_blocks(batch: dict[str, list[list[int]]], block_size: int) -> dict[str, list[list[int]]]:
     """One batch of tokenized rows, concatenated and cut into ``block_size`` blocks (the remainder dropped)."""
-    keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in batch]
+    keys = [k for k in BLOCK_COLUMNS if k in batch]
     joined = {k: list(chain.from_iterable(batch[k])) for k in keys}
     n = len(joined["input_ids"]) // block_size * block_size
     return {k: [v[i : i + block_size] for i in range(0, n, block_size)] for k, v in joined.items()}
@@ -244,12 +246,13 @@ class ShiftedBlocks(TorchDataset):
 
     ``o_e`` depends only on ``(seed, e)`` (epoch 0 is cut at 0, exactly ``group_texts``' blocks), so a resumed
     run sees the blocks it would have seen. ``set_epoch`` is the hook Accelerate's data loader calls at each
-    epoch's start (the one ``datasets`` uses to reshuffle streams).
+    epoch's start in a single process (the one ``datasets`` uses to reshuffle streams);
+    ``nlpseq.training.Trainer`` calls it in every process (``SetEpochCallback``).
     """
 
     def __init__(self, blocks: Dataset, seed: int = 0):
         self.block_size, self.num_blocks = len(blocks[0]["input_ids"]), len(blocks)
-        keys = [k for k in ("input_ids", "attention_mask", "special_tokens_mask") if k in blocks.column_names]
+        keys = [k for k in BLOCK_COLUMNS if k in blocks.column_names]
         columns = blocks.with_format("numpy", columns=keys)[:]
         streams = {key: np.asarray(value, dtype=np.int32).reshape(-1) for key, value in columns.items()}
         self.streams = {key: np.concatenate([s, s[: self.block_size]]) for key, s in streams.items()}  # the ring
