@@ -104,6 +104,19 @@ def check_data_arguments(data_args) -> None:
     check_data_files(data_args)
 
 
+def check_early_stopping(data_args, training_args) -> None:
+    """``--early_stopping_patience`` needs the best checkpoint kept and loaded at the end: without
+    ``--load_best_model_at_end`` the run would stop with its last, worse weights (transformers only warns)."""
+    patience, threshold = data_args.early_stopping_patience, data_args.early_stopping_threshold
+    if patience < 0 or threshold < 0:
+        raise ConfigurationError(f"--early_stopping_patience {patience} / --early_stopping_threshold {threshold}: "
+                                 "pass a patience >= 0 (0 = off) and a threshold >= 0")
+    if patience and not training_args.load_best_model_at_end:
+        raise ConfigurationError(f"--early_stopping_patience {patience} stops on the validation metric and needs the "
+                                 "best checkpoint: add --load_best_model_at_end true with --eval_strategy steps "
+                                 "--save_strategy steps and the same --eval_steps / --save_steps")
+
+
 def check_data_files(data_args) -> None:
     """``--train_file``/``--validation_file``/``--test_file``: local files, a training file among them, and not
     together with another ``--dataset_name``."""

@@ -104,6 +104,11 @@ class DataArguments:
         "help": "processes for tokenizing and grouping (datasets.map num_proc)"})
     overwrite_cache: bool = field(default=False, metadata={
         "help": "recompute every datasets.map instead of reusing its cache files"})
+    early_stopping_patience: int = field(default=0, metadata={
+        "help": "stop once this many evaluations in a row have not beaten the best validation metric "
+                "(transformers' EarlyStoppingCallback; needs --load_best_model_at_end true); 0 = off"})
+    early_stopping_threshold: float = field(default=0.0, metadata={
+        "help": "with --early_stopping_patience: how much an evaluation must beat the best by to count"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "start over in a non-empty --output_dir, deleting its checkpoints and the files of its previous run "
                 "(the HF examples' flag; transformers 5 dropped it from TrainingArguments)"})

@@ -23,6 +23,7 @@ from datasets import IterableDataset, IterableDatasetDict
 from transformers import (
     AutoConfig,
     AutoTokenizer,
+    EarlyStoppingCallback,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -32,6 +33,7 @@ from transformers import (
 from . import models
 from .arguments import (
     check_data_arguments,
+    check_early_stopping,
     check_lengths,
     check_local_sources,
     check_model_features,
@@ -101,6 +103,7 @@ def check_arguments(model_args: ModelArguments, training_args, task: str,
     check_model_features(getattr(models, family[task]), training_args)
     if data_args is not None:
         check_data_arguments(data_args)
+        check_early_stopping(data_args, training_args)
         check_streaming(data_args, training_args, task)
     check_output_dir(training_args.output_dir)
     check_resume_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
@@ -116,10 +119,14 @@ def run_recipe(run: Callable[..., dict], *dataclass_types, task: str, argv: list
                callbacks: list[TrainerCallback] | None = None) -> dict:
     """Every recipe's ``main``: parse ``ModelArguments``, ``DataArguments`` and ``dataclass_types`` (the last one
     the ``TrainingArguments``) with the size preset's training defaults, check them all before any data work,
-    hold the ``--output_dir`` lock, then ``run(*parsed, callbacks)``."""
+    hold the ``--output_dir`` lock, then ``run(*parsed, callbacks)`` (with ``EarlyStoppingCallback`` added for
+    ``--early_stopping_patience``)."""
     parsed = parse_args(ModelArguments, DataArguments, *dataclass_types, argv=argv, task=task)
     model_args, data_args, training_args = parsed[0], parsed[1], parsed[-1]
     check_arguments(model_args, training_args, task, data_args)
+    if data_args.early_stopping_patience:
+        callbacks = [*(callbacks or []), EarlyStoppingCallback(data_args.early_stopping_patience,
+                                                               data_args.early_stopping_threshold)]
     with lock_output_dir(training_args, data_args.overwrite_output_dir):
         return run(*parsed, callbacks)
 

@@ -7,8 +7,9 @@ The runs themselves read public datasets outside the repository and take minutes
 from types import SimpleNamespace
 
 import pytest
-from transformers import Seq2SeqTrainingArguments, TrainingArguments
+from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments, TrainingArguments
 
+from benchmarks.quality.lever_early_stopping import stop_index
 from benchmarks.quality.run import RUN_DIR, TARGETS, EvalClock, Target, argument_file, time_to_goal
 from nlpseq.presets import run_defaults
 from nlpseq.training import DataArguments, ModelArguments, parse_args
@@ -64,3 +65,21 @@ def test_the_clock_leaves_evaluation_time_out(monkeypatch):
     clock.on_evaluate(None, state, None, metrics={"eval_runtime": 6.0, "eval_loss": 1.5})
     assert [p["train_seconds"] for p in clock.points] == [6.0, 20.0]  # 10 - 4, then 30 - 4 - 6
     assert [p["step"] for p in clock.points] == [5, 9]
+
+
+@pytest.mark.parametrize("patience, threshold", [(1, 0.0), (2, 0.0), (3, 0.0), (2, 0.05)])
+def test_the_early_stopping_replay_stops_where_transformers_callback_does(patience, threshold):
+    """``lever_early_stopping.stop_index`` against ``EarlyStoppingCallback`` itself, fed the same validation losses
+    with the Trainer's bookkeeping (the best metric is updated after the callbacks see an evaluation)."""
+    losses = [3.0, 2.5, 2.6, 2.45, 2.47, 2.2, 2.21, 2.3, 2.4, 2.19, 2.5, 2.6, 2.7]
+    callback = EarlyStoppingCallback(patience, threshold)
+    args = SimpleNamespace(greater_is_better=False, metric_for_best_model="eval_loss")
+    state, control, stopped = SimpleNamespace(best_metric=None), SimpleNamespace(should_training_stop=False), None
+    for i, loss in enumerate(losses):
+        callback.on_evaluate(args, state, control, {"eval_loss": loss})
+        state.best_metric = loss if state.best_metric is None else min(state.best_metric, loss)
+        if control.should_training_stop:
+            stopped = i
+            break
+    assert stop_index(losses, patience, threshold) == (len(losses) - 1 if stopped is None else stopped)
+    assert stopped is not None and stopped < len(losses) - 1  # the sequence makes every case stop early

@@ -254,6 +254,8 @@ def test_tokenizer_cli(tmp_path, capsys):
         (pretrain_clm, ["--config_name", "ENCODER_CONFIG"], ValueError,
          "is a 'nlpseq-encoder' config but --model_family is 'decoder'"),
         (pretrain_clm, ["--config_overrides", "hiden_size=32"], ValueError, "did you mean 'hidden_size'"),
+        (pretrain_clm, ["--early_stopping_patience", "2"], ValueError, "add --load_best_model_at_end true"),
+        (pretrain_clm, ["--early_stopping_patience", "-1"], ValueError, "pass a patience >= 0"),
         (finetune_translation, ["--model_family", "recurrent-seq2seq", "--dataset_name", "number-translation",
                                 "--source_lang", "fr"], ValueError, r"has languages \['de', 'en'\], not \['fr'\]"),
     ],
@@ -463,3 +465,17 @@ def test_lm_recipes_cut_training_blocks_anew_each_epoch(tmp_path, shift):
         return
     expected = {(e, random.Random(f"0-{e}").randrange(16) if e else 0) for e in range(4)}
     assert offsets.seen == expected and len({o for _, o in expected}) > 2
+
+
+def test_early_stopping_stops_on_the_validation_metric_and_keeps_the_best(tmp_path):
+    """--early_stopping_patience adds transformers' EarlyStoppingCallback: a threshold no evaluation can beat makes
+    the second evaluation (step 4 of 40) the last, and --load_best_model_at_end leaves the better of the two."""
+    best = ["--eval_strategy", "steps", "--eval_steps", "2", "--save_strategy", "steps", "--save_steps", "2",
+            "--load_best_model_at_end", "true", "--metric_for_best_model", "eval_loss"]
+    results = _run(pretrain_clm, tmp_path, "--model_family", "decoder", "--block_size", "32", "--max_steps", "40",
+                   *best, "--early_stopping_patience", "1", "--early_stopping_threshold", "100")
+    state = json.loads((tmp_path / "trainer_state.json").read_text())
+    evals = [log["eval_loss"] for log in state["log_history"] if "eval_loss" in log][:2]  # then the final one
+    assert state["global_step"] == 4 and len(evals) == 2
+    assert results["eval_loss"] == pytest.approx(min(evals), rel=1e-5)
+    assert state["best_model_checkpoint"].endswith(f"checkpoint-{2 * (1 + evals.index(min(evals)))}")
