@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from benchmarks.quality.common import RESULTS_DIR, ROOT
+
 #: quality runs whose curve is on a validation split distinct from the reported one
 VALIDATION_CURVES = ("tinyshakespeare-recipes", "wikitext2-recipes", "multi30k-recipes")
 
@@ -26,10 +26,9 @@ def recorded_curves() -> list[tuple[str, list[tuple[int, float, float]]]]:
     """``(run, [(step, training seconds, validation loss), ...])`` for every recorded run with a curve."""
     curves = []
     for name in VALIDATION_CURVES:
-        for row in json.loads((ROOT / "benchmarks/quality/results" / f"{name}.json").read_text())["rows"]:
-            by_step = {p["step"]: p for p in reversed(row.get("curve", []))}  # the final evaluation repeats the last
-            points = [(p["step"], p["train_seconds"], p["eval_loss"]) for p in sorted(by_step.values(),
-                                                                                    key=lambda p: p["step"])]
+        for row in json.loads((RESULTS_DIR / f"{name}.json").read_text())["rows"]:
+            by_step = {p["step"]: p for p in row.get("curve", [])}  # the final evaluation repeats the last step's
+            points = [(p["step"], p["train_seconds"], p["eval_loss"]) for p in by_step.values()]
             if points:
                 curves.append((row["run"], points))
     gpu = json.loads((ROOT / "benchmarks/results/gpu/gpu_check.json").read_text())
