@@ -19,6 +19,7 @@ from pathlib import Path
 
 from transformers import GenerationConfig
 
+from .averaging import FILE as EMA_FILE
 from .data import check_block_size
 from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError, InputError
 from .models.generation_checks import check_cache_implementation, learned_position_limit
@@ -115,6 +116,22 @@ def check_early_stopping(data_args, training_args) -> None:
         raise ConfigurationError(f"--early_stopping_patience {patience} stops on the validation metric and needs the "
                                  "best checkpoint: add --load_best_model_at_end true with --eval_strategy steps "
                                  "--save_strategy steps and the same --eval_steps / --save_steps")
+
+
+def check_weight_average(data_args, training_args) -> None:
+    """``--ema_decay`` is a decay in [0, 1) (0 = off), and a checkpoint it resumes or loads as the best holds the
+    average (``ema.safetensors``: ``--save_only_model`` checkpoints do not)."""
+    decay = data_args.ema_decay
+    if not 0 <= decay < 1:
+        raise ConfigurationError(f"--ema_decay {decay} is not a decay: pass one in [0, 1), e.g. 0.99 (an average "
+                                 "over about the last 100 steps), or 0 for none")
+    if decay and training_args.save_only_model and training_args.load_best_model_at_end:
+        raise ConfigurationError("--ema_decay with --save_only_model: the checkpoints would not hold the average that "
+                                 "--load_best_model_at_end loads; drop --save_only_model")
+    resume = getattr(training_args, "resume_from_checkpoint", None)
+    if decay and resume not in (None, "", "True", "true", "last") and not (Path(resume) / EMA_FILE).is_file():
+        raise ConfigurationError(f"--resume_from_checkpoint {resume} holds no {EMA_FILE} (it was saved without "
+                                 "--ema_decay): resume it without --ema_decay, or start the run again")
 
 
 def check_data_files(data_args) -> None:

@@ -109,6 +109,9 @@ class DataArguments:
                 "(transformers' EarlyStoppingCallback; needs --load_best_model_at_end true); 0 = off"})
     early_stopping_threshold: float = field(default=0.0, metadata={
         "help": "with --early_stopping_patience: how much an evaluation must beat the best by to count"})
+    ema_decay: float = field(default=0.0, metadata={
+        "help": "keep an exponential moving average of the weights with this decay (e.g. 0.99) and evaluate, "
+                "checkpoint and save it instead of the last weights (nlpseq.averaging); 0 = off"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "start over in a non-empty --output_dir, deleting its checkpoints and the files of its previous run "
                 "(the HF examples' flag; transformers 5 dropped it from TrainingArguments)"})

@@ -41,7 +41,9 @@ from .arguments import (
     check_override_types,
     check_switches,
     check_training_arguments,
+    check_weight_average,
 )
+from .averaging import WeightAverageCallback, WeightAverageMixin
 from .checkpointing import (  # the resume helpers live beside the checkpoint format; recipes import them here
     SafetensorsCheckpointMixin,
     check_resume_checkpoint,
@@ -107,6 +109,8 @@ def check_arguments(model_args: ModelArguments, training_args, task: str,
         check_streaming(data_args, training_args, task)
     check_output_dir(training_args.output_dir)
     check_resume_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
+    if data_args is not None:
+        check_weight_average(data_args, training_args)  # after the checkpoint itself is known to be there
     check_local_sources(model_args)
     overrides = parse_overrides(model_args.config_overrides)
     _check_override_keys(family["model_type"], overrides)
@@ -120,13 +124,15 @@ def run_recipe(run: Callable[..., dict], *dataclass_types, task: str, argv: list
     """Every recipe's ``main``: parse ``ModelArguments``, ``DataArguments`` and ``dataclass_types`` (the last one
     the ``TrainingArguments``) with the size preset's training defaults, check them all before any data work,
     hold the ``--output_dir`` lock, then ``run(*parsed, callbacks)`` (with ``EarlyStoppingCallback`` added for
-    ``--early_stopping_patience``)."""
+    ``--early_stopping_patience``, ``WeightAverageCallback`` for ``--ema_decay``)."""
     parsed = parse_args(ModelArguments, DataArguments, *dataclass_types, argv=argv, task=task)
     model_args, data_args, training_args = parsed[0], parsed[1], parsed[-1]
     check_arguments(model_args, training_args, task, data_args)
     if data_args.early_stopping_patience:
         callbacks = [*(callbacks or []), EarlyStoppingCallback(data_args.early_stopping_patience,
                                                                data_args.early_stopping_threshold)]
+    if data_args.ema_decay:
+        callbacks = [*(callbacks or []), WeightAverageCallback(data_args.ema_decay)]
     with lock_output_dir(training_args, data_args.overwrite_output_dir):
         return run(*parsed, callbacks)
 
@@ -367,10 +373,12 @@ class WeightDecayRuleMixin:
                 if name not in rms_scales and not NO_WEIGHT_DECAY.search(name)]
 
 
-class Trainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin, transformers.Trainer):
+class Trainer(WeightAverageMixin, WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin,
+              transformers.Trainer):
     """``transformers.Trainer`` whose checkpoints hold safetensors and JSON only (see ``nlpseq.checkpointing``), whose
     ``push_to_hub`` uploads the Hub export of the run (``nlpseq.hub``), whose weight decay spares what
-    :class:`WeightDecayRuleMixin` says, and which gives ``ShiftedBlocks`` its epoch in every process."""
+    :class:`WeightDecayRuleMixin` says, which evaluates and checkpoints the ``--ema_decay`` average
+    (``nlpseq.averaging``), and which gives ``ShiftedBlocks`` its epoch in every process."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -387,9 +395,10 @@ class SetEpochCallback(TrainerCallback):
         train_dataloader.dataset.set_epoch(int(state.epoch + 1e-6))
 
 
-class Seq2SeqTrainer(WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin, transformers.Seq2SeqTrainer):
-    """``transformers.Seq2SeqTrainer`` with safetensors-only checkpoints, the Hub-export ``push_to_hub`` and the
-    weight-decay rule of :class:`WeightDecayRuleMixin`."""
+class Seq2SeqTrainer(WeightAverageMixin, WeightDecayRuleMixin, SafetensorsCheckpointMixin, HubExportMixin,
+                     transformers.Seq2SeqTrainer):
+    """``transformers.Seq2SeqTrainer`` with safetensors-only checkpoints, the Hub-export ``push_to_hub``, the
+    weight-decay rule of :class:`WeightDecayRuleMixin` and the ``--ema_decay`` average."""
 
 
 class TimeLimitCallback(TrainerCallback):

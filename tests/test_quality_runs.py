@@ -10,6 +10,7 @@ import pytest
 from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments, TrainingArguments
 
 from benchmarks.quality.lever_early_stopping import stop_index
+from benchmarks.quality.lever_ema import WeightAverages
 from benchmarks.quality.run import RUN_DIR, TARGETS, EvalClock, Target, argument_file, time_to_goal
 from nlpseq.presets import run_defaults
 from nlpseq.training import DataArguments, ModelArguments, parse_args
@@ -83,3 +84,22 @@ def test_the_early_stopping_replay_stops_where_transformers_callback_does(patien
             break
     assert stop_index(losses, patience, threshold) == (len(losses) - 1 if stopped is None else stopped)
     assert stopped is not None and stopped < len(losses) - 1  # the sequence makes every case stop early
+
+
+def test_the_ema_lever_measures_the_trained_and_the_averaged_weights_alike(tmp_path):
+    """lever_ema's validation loss is the Trainer's ``eval_loss``; an average of decay 0 is the trained weights at
+    every evaluation, and one of decay 1 never leaves the initial weights (the untrained loss, the same each time)."""
+    import pretrain_clm  # recipes/ is on the path (benchmarks.quality.run)
+
+    averages = WeightAverages([0.0, 1.0])
+    pretrain_clm.main(["--model_family", "decoder", "--config_name", "tiny", "--block_size", "32",
+                       "--max_train_samples", "200", "--max_eval_samples", "40", "--max_predict_samples", "8",
+                       "--vocab_size", "400", "--max_steps", "20", "--eval_strategy", "steps", "--eval_steps", "10",
+                       "--report_to", "none", "--disable_tqdm", "true", "--save_strategy", "no", "--seed", "0",
+                       "--output_dir", str(tmp_path)], callbacks=[averages])
+    assert [p["step"] for p in averages.points] == [10, 20]  # the final evaluation repeats step 20: kept once
+    for p in averages.points:
+        assert p["trained"] == pytest.approx(p["eval_loss"], rel=1e-5)
+        assert p["ema 0"] == pytest.approx(p["trained"], rel=1e-6)
+    first, last = averages.points
+    assert first["ema 1"] == last["ema 1"] > first["trained"] > last["trained"]
