@@ -8,7 +8,7 @@ keeps ``torch.optim.swa_utils.AveragedModel`` copies of the weights, ``Î¸_ema â†
 optimizer step (``get_ema_multi_avg_fn(d)``, one copy per decay ``d``), and at every evaluation measures the
 validation loss of the trained weights and of each average on the same batches. An EMA belongs in the recipes
 only if its copy is better than the trained weights at the end of the run, or reaches their final loss sooner.
-Writes ``benchmarks/quality/results/lever-ema.json`` and prints one markdown table; docs/training.md holds the
+Writes ``benchmarks/quality/results/levers/ema.json`` and prints one markdown table; docs/training.md holds the
 verdict. Run it alone on a quiet machine.
 """
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     extra: dict[str, list[str]] = {}
     for run, flag in (s.split(":", 1) for s in args.set):
         extra.setdefault(run, []).extend(flag.split("=", 1))
-    store = RESULTS_DIR / "lever-ema.json"
+    store = RESULTS_DIR / "levers" / "ema.json"  # beside the records docs/results.md is built from
     results = {r["run"]: r for r in json.loads(store.read_text())["rows"]} if store.is_file() else {}
     for name in args.runs:
         results[name] = measure(name, args.decays, extra.get(name, []))
