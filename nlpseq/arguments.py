@@ -119,12 +119,18 @@ def check_early_stopping(data_args, training_args) -> None:
 
 
 def check_weight_average(data_args, training_args) -> None:
-    """``--ema_decay`` is a decay in [0, 1) (0 = off), and a checkpoint it resumes or loads as the best holds the
-    average (``ema.safetensors``: ``--save_only_model`` checkpoints do not)."""
+    """``--ema_decay`` is a decay in [0, 1) (0 = off), on weights that are not sharded (FSDP, DeepSpeed), and a
+    checkpoint it resumes or loads as the best holds the average (``ema.safetensors``: ``--save_only_model``
+    checkpoints do not)."""
     decay = data_args.ema_decay
     if not 0 <= decay < 1:
         raise ConfigurationError(f"--ema_decay {decay} is not a decay: pass one in [0, 1), e.g. 0.99 (an average "
                                  "over about the last 100 steps), or 0 for none")
+    sharded = training_args.fsdp or training_args.deepspeed or any(
+        os.environ.get(f"ACCELERATE_USE_{name}", "").lower() in ("1", "true") for name in ("FSDP", "DEEPSPEED"))
+    if decay and sharded:
+        raise ConfigurationError("--ema_decay keeps a whole copy of the weights in every process, which FSDP and "
+                                 "DeepSpeed shard: drop --ema_decay, or train without --fsdp / --deepspeed")
     if decay and training_args.save_only_model and training_args.load_best_model_at_end:
         raise ConfigurationError("--ema_decay with --save_only_model: the checkpoints would not hold the average that "
                                  "--load_best_model_at_end loads; drop --save_only_model")

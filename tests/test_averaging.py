@@ -125,6 +125,7 @@ def test_the_best_checkpoint_s_average_is_kept(tmp_path):
     (["--ema_decay", "-0.5"], "is not a decay: pass one in"),
     (["--ema_decay", "0.9", "--save_only_model", "true", "--load_best_model_at_end", "true", "--eval_strategy",
       "steps", "--save_strategy", "steps"], "drop --save_only_model"),
+    (["--ema_decay", "0.9", "--fsdp", "full_shard"], "which FSDP and DeepSpeed shard"),
 ])
 def test_bad_decays_are_refused_before_any_work(tmp_path, flags, match):
     with pytest.raises(ValueError, match=match):

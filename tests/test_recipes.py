@@ -313,8 +313,11 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
 
 def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     # 16 blocks at a global batch of 8: 5 steps span 3 epochs, each cut at its own offset (ShiftedBlocks) in
-    # both runs, whether Accelerate hands the epoch to the dataset (one process) or to its sampler (two)
-    steps = ["--max_steps", "5", "--logging_steps", "1", "--learning_rate", "1e-2", "--max_train_samples", "16"]
+    # both runs, whether Accelerate hands the epoch to the dataset (one process) or to its sampler (two). Both keep
+    # the --ema_decay average (one per process under DDP), so the saved models compared are the averages of the
+    # two weight trajectories
+    steps = ["--max_steps", "5", "--logging_steps", "1", "--learning_rate", "1e-2", "--max_train_samples", "16",
+             "--ema_decay", "0.5"]
     single = _recipe_cmd(tmp_path / "one", *steps)
     single[single.index("--per_device_train_batch_size") + 1] = "8"
     subprocess.run(single, env=_env(), check=True, capture_output=True)
@@ -324,7 +327,8 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     double[double.index("--per_device_train_batch_size") + 1] = "4"
     subprocess.run(double, env=_env(), check=True, capture_output=True)
     checkpoint = {p.name for p in (tmp_path / "two" / "checkpoint-5").iterdir()}  # one RNG file per process
-    assert {"optimizer.safetensors", "rng_state_0.safetensors", "rng_state_1.safetensors"} <= checkpoint
+    assert {"optimizer.safetensors", "rng_state_0.safetensors", "rng_state_1.safetensors",
+            "ema.safetensors"} <= checkpoint
     assert not {n for n in checkpoint if n.endswith((".pt", ".pth", ".bin", ".pkl"))}
 
     def losses(run):
