@@ -20,6 +20,7 @@ from pathlib import Path
 from transformers import GenerationConfig
 
 from .averaging import FILE as EMA_FILE
+from .checkpointing import explicit_checkpoint
 from .data import check_block_size
 from .errors import ConfigurationError, ConfigurationFileNotFoundError, ConfigurationTypeError, InputError
 from .models.generation_checks import check_cache_implementation, learned_position_limit
@@ -134,8 +135,8 @@ def check_weight_average(data_args, training_args) -> None:
     if decay and training_args.save_only_model and training_args.load_best_model_at_end:
         raise ConfigurationError("--ema_decay with --save_only_model: the checkpoints would not hold the average that "
                                  "--load_best_model_at_end loads; drop --save_only_model")
-    resume = getattr(training_args, "resume_from_checkpoint", None)
-    if decay and resume not in (None, "", "True", "true", "last") and not (Path(resume) / EMA_FILE).is_file():
+    resume = explicit_checkpoint(getattr(training_args, "resume_from_checkpoint", None))
+    if decay and resume is not None and not (Path(resume) / EMA_FILE).is_file():
         raise ConfigurationError(f"--resume_from_checkpoint {resume} holds no {EMA_FILE} (it was saved without "
                                  "--ema_decay): resume it without --ema_decay, or start the run again")
 

@@ -96,6 +96,8 @@ class WeightAverageMixin:
             return super().evaluate(*args, **kwargs)
 
     def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+        # the Trainer's hook into the checkpoint folder before trainer_state.json, which it writes last (the mark
+        # of a complete checkpoint): the average lands inside the checkpoint's atomic span, with the optimizer
         super()._save_optimizer_and_scheduler(output_dir)
         average = self._weight_average()
         if average is not None and average.average is not None and self.args.should_save:

@@ -259,9 +259,18 @@ def checkpoint_problems(folder: str | Path) -> list[str]:
     return problems
 
 
+#: the ``--resume_from_checkpoint`` values that mean "the newest complete checkpoint in --output_dir"
+NEWEST = ("True", "true", "last")
+
+
+def explicit_checkpoint(resume: str | None) -> str | None:
+    """The folder ``--resume_from_checkpoint`` names, or None when it names none (absent, or :data:`NEWEST`)."""
+    return None if resume in (None, "", *NEWEST) else resume
+
+
 def check_resume_checkpoint(resume: str | None) -> None:
     """An explicit ``--resume_from_checkpoint`` folder must exist and pass :func:`checkpoint_problems`."""
-    if resume in (None, "", "True", "true", "last"):
+    if explicit_checkpoint(resume) is None:
         return
     if not Path(resume).is_dir():
         raise CheckpointNotFoundError(f"--resume_from_checkpoint {resume} does not exist; give a checkpoint-* folder "
@@ -287,6 +296,6 @@ def last_complete_checkpoint(output_dir: str | Path) -> str | None:
 def resolve_resume(training_args) -> str | None:
     """``'last'`` / ``True`` -> the newest complete checkpoint in output_dir (None: start fresh); else the path."""
     resume = training_args.resume_from_checkpoint
-    if resume in ("True", "true", "last"):
+    if resume in NEWEST:
         return last_complete_checkpoint(training_args.output_dir)
     return resume or None
