@@ -57,8 +57,10 @@ class ModelArguments:
         "help": "a saved tokenizer directory; default: the checkpoint's, else train one on the training data"})
     tokenizer_kind: str = field(default="bpe", metadata={
         "help": "bpe | wordpiece | unigram | char | word | sentencepiece"})
-    vocab_size: int = field(default=4000, metadata={
-        "help": "vocabulary size of a newly trained tokenizer; 0 = every character/word (char and word kinds)"})
+    vocab_size: int | None = field(default=None, metadata={
+        "help": "exact vocabulary size of a newly trained tokenizer; 0 = every character/word (char and word "
+                "kinds); default: every character/word for char and word, else at most 4000 (fewer when the "
+                "training text supports fewer)"})
     tokenizer_lowercase: bool = field(default=False, metadata={
         "help": "a newly trained tokenizer lowercases text first (an uncased model, like bert-base-uncased)"})
     trust_remote_code: bool = field(default=False, metadata={

@@ -181,8 +181,10 @@ def _specials_first(trained: Tokenizer, preset: Preset) -> Tokenizer:
     return tok
 
 
-def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowercase: bool) -> bytes:
-    """Train with the ``sentencepiece`` library; returns the serialized model (what ``tokenizer.model`` holds)."""
+def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowercase: bool,
+                         exact: bool = True) -> bytes:
+    """Train with the ``sentencepiece`` library; returns the serialized model (what ``tokenizer.model`` holds).
+    ``exact=False``: ``vocab_size`` is a soft limit (sentencepiece's ``hard_vocab_limit``)."""
     import sentencepiece as spm
 
     proto = io.BytesIO()
@@ -190,7 +192,7 @@ def _sentencepiece_model(texts: list[str], vocab_size: int, preset: Preset, lowe
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(texts), model_writer=proto, model_type="unigram",
             vocab_size=vocab_size - len(preset.specials) + 1,  # + spm's own <unk>, replaced below
-            unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, remove_extra_whitespaces=False, hard_vocab_limit=True,
+            unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, remove_extra_whitespaces=False, hard_vocab_limit=exact,
             normalization_rule_name="nmt_nfkc_cf" if lowercase else "identity", minloglevel=2)
     except RuntimeError as err:
         raise ConfigurationError(_sentencepiece_advice(str(err), vocab_size, preset)) from err
@@ -281,10 +283,11 @@ def _alphabet_error(tok: Tokenizer, texts: list[str], vocab_size: int, spec: Pre
 
 
 def _train(texts: list[str] | _StreamedTexts, kind: str, vocab_size: int, spec: Preset, min_frequency: int,
-           lowercase: bool, limit_alphabet: int | None) -> Tokenizer:
+           lowercase: bool, limit_alphabet: int | None, exact: bool) -> Tokenizer:
     """A trained ``tokenizers.Tokenizer`` of ``kind`` (sentencepiece through its own library), specials first."""
     if kind == "sentencepiece":
-        return _sentencepiece_to_fast(_sentencepiece_model(texts, vocab_size, spec, lowercase), spec, lowercase)
+        model = _sentencepiece_model(texts, vocab_size, spec, lowercase, exact)
+        return _sentencepiece_to_fast(model, spec, lowercase)
     streamed = isinstance(texts, _StreamedTexts)
     tok, trainer = _build(kind, vocab_size, spec, min_frequency, lowercase, limit_alphabet)
     try:
@@ -296,8 +299,9 @@ def _train(texts: list[str] | _StreamedTexts, kind: str, vocab_size: int, spec: 
     return _specials_first(tok, spec) if kind == "word" else tok
 
 
-def _check_size(tok: Tokenizer, vocab_size: int | None, kind: str, min_frequency: int) -> None:
-    """The trained vocabulary is exactly ``vocab_size`` (``None``: whatever the corpus gave)."""
+def _check_size(tok: Tokenizer, vocab_size: int | None, kind: str, min_frequency: int, exact: bool) -> None:
+    """The trained vocabulary is exactly ``vocab_size`` (``None``: whatever the corpus gave; ``exact=False``: at
+    most ``vocab_size``)."""
     got = tok.get_vocab_size()
     if vocab_size is None:
         return
@@ -305,10 +309,10 @@ def _check_size(tok: Tokenizer, vocab_size: int | None, kind: str, min_frequency
         raise ConfigurationError(f"vocab_size={vocab_size} is smaller than the special tokens plus the alphabet of "
                                  f"this corpus ({got} tokens for {kind!r}); raise vocab_size to >= {got}"
                                  + (" or set limit_alphabet" if kind == "wordpiece" else ""))
-    if got < vocab_size:
+    if got < vocab_size and exact:
         raise ConfigurationError(f"The corpus only supports {got} tokens for {kind!r} (min_frequency={min_frequency}), "
                                  f"not vocab_size={vocab_size}; lower vocab_size to {got}, lower min_frequency, "
-                                 "or give more text")
+                                 "give more text, or pass exact=False to accept fewer tokens")
 
 
 def _wrap(tok: Tokenizer, spec: Preset, model_max_length: int) -> PreTrainedTokenizerFast:
@@ -323,7 +327,7 @@ def _wrap(tok: Tokenizer, spec: Preset, model_max_length: int) -> PreTrainedToke
 
 def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | None = 8000, preset: str = "clm",
                     min_frequency: int = 2, lowercase: bool = False, model_max_length: int = 1024,
-                    limit_alphabet: int | None = None) -> PreTrainedTokenizerFast:
+                    limit_alphabet: int | None = None, exact: bool = True) -> PreTrainedTokenizerFast:
     """Train a tokenizer of ``kind`` on ``texts`` and wrap it as a transformers fast tokenizer.
 
     Args:
@@ -340,10 +344,12 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
         lowercase: lowercase before tokenizing.
         model_max_length: the length ``truncation=True`` cuts to.
         limit_alphabet: keep at most this many initial characters (wordpiece).
+        exact: ``False`` makes ``vocab_size`` a ceiling: a corpus too small for it gives fewer tokens, as the
+            ``tokenizers`` trainers do, instead of an error.
 
     Raises:
         ValueError: unknown kind or preset, no texts, or a ``vocab_size`` the corpus cannot give exactly
-            (smaller than the specials plus the alphabet, or larger than the corpus supports).
+            (smaller than the specials plus the alphabet, or, with ``exact``, larger than the corpus supports).
     """
     spec, vocab_size = _check_options(kind, vocab_size, preset)
     texts = _texts_to_train_on(texts)
@@ -351,8 +357,8 @@ def train_tokenizer(texts: Iterable[str], kind: str = "bpe", vocab_size: int | N
         _check_floor(vocab_size, kind, spec)
     no_cap = 1 << 30  # vocab_size=None: the trainer stops at the alphabet; the size is read back
     tok = _train(texts, kind, no_cap if vocab_size is None else vocab_size, spec, min_frequency, lowercase,
-                 limit_alphabet)
+                 limit_alphabet, exact)
     if isinstance(texts, _StreamedTexts) and not texts.count:
         raise DataError("train_tokenizer got no non-empty texts from the stream; check its text column")
-    _check_size(tok, vocab_size, kind, min_frequency)
+    _check_size(tok, vocab_size, kind, min_frequency, exact)
     return _wrap(tok, spec, model_max_length)

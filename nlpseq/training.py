@@ -87,6 +87,8 @@ FAMILIES: dict[str, dict[str, str]] = {
 #: task -> tokenizer preset
 PRESET_FOR_TASK = {"clm": "clm", "mlm": "mlm", "classification": "mlm", "translation": "seq2seq",
                    "token-classification": "mlm"}
+#: a subword tokenizer trained without --vocab_size gets at most this many tokens
+DEFAULT_VOCAB_SIZE = 4000
 
 
 def check_arguments(model_args: ModelArguments, training_args, task: str,
@@ -279,10 +281,15 @@ def load_or_train_tokenizer(model_args: ModelArguments, data, data_args: DataArg
     if source:
         return AutoTokenizer.from_pretrained(source, trust_remote_code=model_args.trust_remote_code)
     texts = texts_for_tokenizer(data, data_args, task)
-    every_symbol = model_args.tokenizer_kind in ("char", "word")  # a whole-corpus vocabulary keeps rare symbols
-    tokenizer = train_tokenizer(texts, kind=model_args.tokenizer_kind, vocab_size=model_args.vocab_size or None,
+    kind, size = model_args.tokenizer_kind, model_args.vocab_size
+    every_symbol = kind in ("char", "word")  # a whole-corpus vocabulary keeps rare symbols
+    ceiling = None if every_symbol else DEFAULT_VOCAB_SIZE
+    tokenizer = train_tokenizer(texts, kind=kind, vocab_size=(size or None) if size is not None else ceiling,
                                 preset=PRESET_FOR_TASK[task], min_frequency=1 if every_symbol else 2,
-                                lowercase=model_args.tokenizer_lowercase)
+                                lowercase=model_args.tokenizer_lowercase, exact=size is not None)
+    if size is None and ceiling and len(tokenizer) < ceiling:
+        print(f"nlpseq: the training text supports {len(tokenizer):,} {kind} tokens, fewer than the default "
+              f"{ceiling:,}; the tokenizer has {len(tokenizer):,} (pass --vocab_size to require a size)", flush=True)
     save_tokenizer(tokenizer, output_dir)
     return tokenizer
 

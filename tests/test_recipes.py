@@ -140,6 +140,25 @@ def test_one_file_of_arguments_with_config_overrides(suffix, tmp_path):
     assert model.config.vocab_size == 400  # from the file's vocab_size
 
 
+def test_without_vocab_size_a_small_corpus_gets_the_tokens_it_supports(tmp_path, capsys):
+    """No --vocab_size: a subword tokenizer of at most DEFAULT_VOCAB_SIZE (4000), fewer when the text is small,
+    said in one line; the char kind takes every character. A --vocab_size the text cannot give stays an error."""
+    from nlpseq.training import DEFAULT_VOCAB_SIZE
+
+    small = _without(COMMON, "--vocab_size")
+    _run(finetune_classification, tmp_path / "bpe", "--model_family", "bow", "--max_steps", "2", common=small)
+    vocab = json.loads((tmp_path / "bpe" / "config.json").read_text())["vocab_size"]
+    assert 300 < vocab < DEFAULT_VOCAB_SIZE
+    assert f"supports {vocab:,} bpe tokens, fewer than the default 4,000" in capsys.readouterr().out
+    _run(pretrain_clm, tmp_path / "char", "--model_family", "recurrent", "--tokenizer_kind", "char",
+         "--max_steps", "2", "--block_size", "32", common=small)
+    chars = json.loads((tmp_path / "char" / "config.json").read_text())["vocab_size"]
+    assert 40 < chars < 200 and "fewer than the default" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="only supports"):
+        _run(finetune_classification, tmp_path / "exact", "--model_family", "bow", "--vocab_size", "4000",
+             "--max_steps", "2", common=small)
+
+
 @pytest.mark.parametrize("override", [None, "adaptive_softmax_cutoffs=null"])
 def test_a_large_word_vocabulary_gets_the_adaptive_softmax(override, tmp_path, monkeypatch, capsys):
     """A causal LM over a word vocabulary of >= ADAPTIVE_SOFTMAX_MIN_VOCAB words (scaled down here to a tiny corpus)

@@ -82,6 +82,18 @@ def test_bad_vocab_and_names(texts, kwargs, match):
         train_tokenizer(texts[:100], **kwargs)
 
 
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece", "sentencepiece"])
+def test_exact_false_makes_vocab_size_a_ceiling(texts, kind):
+    """A corpus too small for vocab_size: an error by default, fewer tokens (the trainer's own stop) with exact=False;
+    a size the corpus supports is met exactly either way."""
+    small = texts[:100]
+    with pytest.raises(ValueError, match="only supports|more than this corpus supports"):
+        train_tokenizer(small, kind=kind, vocab_size=100_000)
+    capped = train_tokenizer(small, kind=kind, vocab_size=100_000, exact=False)
+    assert 300 < len(capped) < 100_000
+    assert len(train_tokenizer(small, kind=kind, vocab_size=300, exact=False)) == 300
+
+
 def test_bad_texts():
     with pytest.raises(ValueError, match="no non-empty texts"):
         train_tokenizer(["", "  "], kind="bpe", vocab_size=300)

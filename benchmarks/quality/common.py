@@ -1,14 +1,13 @@
 """Shared by the quality runs on real data: where the data is, how a result is recorded, and the results page.
 
-Every quality script (``python -m benchmarks.quality.<name>``) trains on a public dataset that lives
-outside the repository (``../shared/data`` by default, or ``--data_dir``/``NLPSEQ_DATA``), records one
-JSON file per run in ``benchmarks/quality/results/<name>.json`` and rebuilds ``docs/results.md`` from all of
-them, next to the published figures. The data is only ever read by path, never copied into the repo.
+The quality runs (``python -m benchmarks.quality.run <run>``) train through the recipes on public datasets that
+live outside the repository (``../shared/data`` by default, or ``--data_dir``/``NLPSEQ_DATA``), record one JSON
+file per dataset in ``benchmarks/quality/results/<dataset>-recipes.json`` and rebuild ``docs/results.md`` from
+all of them, next to the published figures. The data is only ever read by path, never copied into the repo.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -21,27 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = Path(__file__).parent / "results"
 PAGE = ROOT / "docs" / "results.md"
 DEFAULT_DATA = Path(os.environ.get("NLPSEQ_DATA", ROOT.parent / "shared" / "data"))
-RUNS = ROOT / "runs" / "quality"  # checkpoints and logs (git-ignored)
-
-
-def parser(description: str) -> argparse.ArgumentParser:
-    """Common flags: ``--data_dir``, ``--output_dir``, ``--threads``, ``--seed``."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data_dir", type=Path, default=DEFAULT_DATA, help="folder holding the public datasets")
-    p.add_argument("--output_dir", type=Path, default=RUNS, help="checkpoints and logs go here")
-    p.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads")
-    p.add_argument("--seed", type=int, default=0)
-    return p
-
-
-def data_file(data_dir: Path, *parts: str) -> Path:
-    """``data_dir/parts...``, or a clear error that says where the file was expected and how to point at it."""
-    path = Path(data_dir).joinpath(*parts)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found. The quality runs read public datasets by path: pass "
-                                "--data_dir (or set NLPSEQ_DATA) to the folder that holds "
-                                f"{'/'.join(parts)}; see docs/results.md for where each dataset comes from.")
-    return path
 
 
 def machine() -> str:
@@ -79,13 +57,11 @@ def _fmt(x: float) -> str:
 def collect() -> None:
     """Rebuild ``docs/results.md`` from every ``results/*.json``."""
     lines = ["# Quality on real data", "",
-             "Each section is written by the command shown under it, which reads the public dataset by path and",
-             "records the measured numbers next to the published ones. A missed target says by how much and why.",
-             "Sections marked *through the recipes* come from `python -m benchmarks.quality.run <run>`: the recipe",
-             "argument file under `recipes/quality/` that a user copies, one job at a time, with threads, load,",
-             "steps and the command beside each number, and a curve of quality against training minutes. The",
-             "other sections come from the older per-dataset scripts (1 CPU thread shared with other jobs) and",
-             "stay until their runs are redone through the recipes.", ""]
+             "Each section is written by the command shown under it, `python -m benchmarks.quality.run <run>`: the",
+             "recipe with the argument file under `recipes/quality/` that a user copies, reading the public dataset",
+             "by path, one job at a time, with threads, load, steps and the command beside each number, the",
+             "published figure beside ours, and a curve of quality against training minutes. A missed target says",
+             "by how much and why.", ""]
     for path in sorted(RESULTS_DIR.glob("*.json")):
         data = json.loads(path.read_text())
         figure = PAGE.parent / "figures" / f"quality-{data['name']}.png"

@@ -4,7 +4,7 @@
 
 A run stopped early is the same run up to its stop: the learning-rate schedule follows ``max_steps`` whether or
 not the run gets there, and training is deterministic. So transformers' ``EarlyStoppingCallback`` rule, replayed on
-the validation curves the quality runs recorded (``benchmarks/quality/results/*-recipes.json``, and the GPU check's
+the validation curves the quality runs recorded (``benchmarks/quality/results/<dataset>.json``, and the GPU check's
 ``benchmarks/results/gpu/gpu_check.json``), says exactly where each run would have stopped, and with which best
 checkpoint (``--load_best_model_at_end``). Runs evaluated on the split they report (SST-2 has only dev) are left
 out: stopping on it would tune on the reported number. Prints one markdown table; docs/training.md holds the
@@ -19,7 +19,7 @@ import json
 from benchmarks.quality.common import RESULTS_DIR, ROOT
 
 #: quality runs whose curve is on a validation split distinct from the reported one
-VALIDATION_CURVES = ("tinyshakespeare-recipes", "wikitext2-recipes", "multi30k-recipes")
+VALIDATION_CURVES = ("tinyshakespeare", "wikitext2", "multi30k")
 
 
 def recorded_curves() -> list[tuple[str, list[tuple[int, float, float]]]]:

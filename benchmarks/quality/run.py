@@ -256,9 +256,8 @@ def row(result: dict) -> dict:
     return out
 
 
-def plot(section: str, results: list[dict]) -> Path | None:
-    """Each run's quality against training minutes: ``docs/figures/quality-<section>.png``."""
-    dataset = section
+def plot(dataset: str, results: list[dict]) -> Path | None:
+    """Each run's quality against training minutes: ``docs/figures/quality-<dataset>.png``."""
     try:
         import matplotlib
 
@@ -277,9 +276,9 @@ def plot(section: str, results: list[dict]) -> Path | None:
     ax.set_xlabel("training minutes (evaluation excluded)")
     test_metric = TARGETS[results[0]["run"]].metric.startswith("predict_")
     ax.set_ylabel(results[0]["metric"].split(" (")[0] + (" (validation split during training)" if test_metric else ""))
-    ax.set_title(TITLES.get(dataset.removesuffix("-recipes"), dataset))
+    ax.set_title(TITLES.get(dataset, dataset))
     ax.legend(fontsize=8)
-    path = common.ROOT / "docs" / "figures" / f"quality-{section}.png"
+    path = common.ROOT / "docs" / "figures" / f"quality-{dataset}.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
 
@@ -293,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rebuild", action="store_true", help="redo the tables and figures from the stored results")
     args = p.parse_args(argv)
     if args.rebuild:
-        for store in sorted(common.RESULTS_DIR.glob("*-recipes.json")):
+        for store in sorted(common.RESULTS_DIR.glob("*.json")):
             save(store.stem, [row(_with_training_seconds(r)) for r in json.loads(store.read_text())["rows"]])
         return
     if args.list or not args.runs:
@@ -301,18 +300,17 @@ def main(argv: list[str] | None = None) -> None:
         return
     for name in args.runs:
         result = row(measure(name, args.data_dir, args.minutes))
-        section = f"{result['dataset']}-recipes"  # beside the older per-dataset scripts' sections until they go
-        store = common.RESULTS_DIR / f"{section}.json"
+        store = common.RESULTS_DIR / f"{result['dataset']}.json"
         runs = {r["run"]: r for r in json.loads(store.read_text())["rows"]} if store.is_file() else {}
         runs[name] = result
-        save(section, list(runs.values()))
+        save(result["dataset"], list(runs.values()))
         print(json.dumps({k: v for k, v in result.items() if k not in ("curve", "arguments")}, default=float))
 
 
-def save(section: str, rows: list[dict]) -> None:
-    """One dataset's rows: the PNG, ``results/<section>.json`` and ``docs/results.md``."""
-    plot(section, rows)
-    common.record(section, TITLES.get(rows[0]["dataset"], rows[0]["dataset"]) + ", through the recipes", rows,
+def save(dataset: str, rows: list[dict]) -> None:
+    """One dataset's rows: the PNG, ``results/<dataset>.json`` and ``docs/results.md``."""
+    plot(dataset, rows)
+    common.record(dataset, TITLES.get(rows[0]["dataset"], rows[0]["dataset"]), rows,
                   "python -m benchmarks.quality.run " + " ".join(r["run"] for r in rows))
 
 
