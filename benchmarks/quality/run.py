@@ -134,9 +134,10 @@ TARGETS = {
         "budget as the decoder and the LSTM", "predict_perplexity", "test perplexity (129-token blocks)", 150.0,
         False, "(wikitext2-decoder and wikitext2-lstm, same budget and data)",
         why_missed=("one epoch in the budget: a training step takes 6.8 s on 2 CPU threads (the decoder's 1.23 s, the "
-                    "LSTM's 1.10 s), so 60 minutes bought 528 steps where the others took 3,000. Per step it learns "
-                    "fastest: validation loss 5.29 after 528 steps against the decoder's 5.50 and the LSTM's 5.65 "
-                    "after 500. The selective scan updates a 512 x 16 state per token and layer, memory traffic a "
+                    "LSTM's 1.10 s, timed 2026-11-30/12-01; the same machine ran the LSTM's re-run twice as fast later "
+                    "on 2026-12-01, 0.53 s), so 60 minutes bought 528 steps where the others took 3,000. Per "
+                    "step it learns fastest: validation loss 5.29 after 528 steps against the decoder's 5.50 and the "
+                    "LSTM's 5.64 after 500. The selective scan updates a 512 x 16 state per token and layer, memory traffic a "
                     "CPU pays for (docs/ssm.md)")),
 }
 
