@@ -137,8 +137,8 @@ TARGETS = {
                     "LSTM's 1.10 s, timed 2026-11-30/12-01; the same machine ran the LSTM's re-run twice as fast later "
                     "on 2026-12-01, 0.53 s), so 60 minutes bought 528 steps where the others took 3,000. Per "
                     "step it learns fastest: validation loss 5.29 after 528 steps against the decoder's 5.50 and the "
-                    "LSTM's 5.64 after 500. The selective scan updates a 512 x 16 state per token and layer, memory traffic a "
-                    "CPU pays for (docs/ssm.md)")),
+                    "LSTM's 5.64 after 500. The selective scan updates a 512 x 16 state per token and layer, memory "
+                    "traffic a CPU pays for (docs/ssm.md)")),
 }
 
 
