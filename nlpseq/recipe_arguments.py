@@ -25,6 +25,7 @@ from transformers import HfArgumentParser, TrainingArguments
 from .arguments import DEFAULT_DATASET
 from .errors import ConfigurationError
 from .presets import run_defaults
+from .token_classification import TAGS_COLUMN, WORDS_COLUMN
 
 #: task -> the family a recipe builds when --model_family is not given
 DEFAULT_FAMILY = {"clm": "decoder", "mlm": "encoder", "classification": "decoder", "translation": "transformer-seq2seq",
@@ -37,6 +38,17 @@ ALIASES = {
     "text_column_name": {"*": "text_column"},
 }
 SWITCHES = ("do_train", "do_eval", "do_predict")
+#: stand-ins in :data:`COLUMN_FALLBACKS` for columns found by position
+FIRST_COLUMN, ONLY_OTHER_COLUMN = "<the first column>", "<the only column besides the label>"
+#: task -> {column flag: what the transformers examples take, in order, when the flag was left at its default and
+#: the data has no such column}: run_classification.py's "sentence" then run_glue.py's single non-label column;
+#: run_clm.py / run_mlm.py's first column; run_ner.py's "tokens" / "ner_tags"
+COLUMN_FALLBACKS = {
+    "classification": {"text_column": ("sentence", ONLY_OTHER_COLUMN)},
+    "clm": {"text_column": (FIRST_COLUMN,)},
+    "mlm": {"text_column": (FIRST_COLUMN,)},
+    "token-classification": {"text_column": (WORDS_COLUMN,), "label_column": (TAGS_COLUMN,)},
+}
 
 
 @dataclass
@@ -201,6 +213,25 @@ def resolve_aliases(data_args: DataArguments, task: str, given: set[str]) -> Non
             raise ConfigurationError(f"--{alias} {getattr(data_args, alias)} and --{ours} {getattr(data_args, ours)} "
                                      f"disagree; --{alias} is the examples' name for --{ours}: pass only one")
         setattr(data_args, ours, value)
+
+
+def pick_columns(names: list[str], data_args: DataArguments, task: str) -> None:
+    """Where ``--text_column`` / ``--label_column`` were left at their defaults (``text`` / ``label``) and the data
+    has no such column, take the column the transformers examples would (:data:`COLUMN_FALLBACKS`) and say so in
+    one line. Any other name given is never replaced: if that column is missing, the recipe's column check says
+    so."""
+    for flag, fallbacks in COLUMN_FALLBACKS.get(task, {}).items():
+        default = DataArguments.__dataclass_fields__[flag].default
+        if getattr(data_args, flag) != default or default in names:
+            continue
+        others = [n for n in names if n != data_args.label_column]
+        found = {FIRST_COLUMN: names[:1], ONLY_OTHER_COLUMN: others if len(others) == 1 else []}
+        column = next((c for option in fallbacks for c in found.get(option, [option]) if c in names), None)
+        if column is not None:
+            setattr(data_args, flag, column)
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"nlpseq: the data has no {default!r} column; --{flag} {column} (as the transformers examples "
+                      f"choose; pass --{flag} to change it)", flush=True)
 
 
 def _read_args_file(argv: list[str], dataclass_types) -> dict | None:

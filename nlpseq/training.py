@@ -54,7 +54,12 @@ from .data import ShiftedBlocks, group_texts, load_corpus, require_columns, toke
 from .errors import ConfigurationError, ConfigurationFileNotFoundError
 from .hub import HubExportMixin, save_tokenizer
 from .presets import SIZES, preset
-from .recipe_arguments import DataArguments, ModelArguments, parse_args  # noqa: F401  (recipes import them here)
+from .recipe_arguments import (  # noqa: F401  (recipes import them here)
+    DataArguments,
+    ModelArguments,
+    parse_args,
+    pick_columns,
+)
 from .rows import (
     check_rows,
     check_translation_columns,  # noqa: F401  (moved there; recipes import it here)
@@ -219,6 +224,7 @@ def load_lm_data(data_args: DataArguments, seed: int, task: str):
     data = load_data(data_args, seed, task)
     if data_args.streaming:
         return data
+    pick_columns(data["train"].column_names, data_args, task)
     require_columns(data["train"], [data_args.text_column], "language-model pretraining")
     return check_rows(data, text_fields(data_args.text_column), "language-model pretraining")
 

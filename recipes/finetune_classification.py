@@ -35,6 +35,7 @@ from nlpseq.training import (
     build_model,
     load_data,
     load_or_train_tokenizer,
+    pick_columns,
     run_recipe,
 )
 
@@ -48,6 +49,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Tra
         callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
+    pick_columns(data["train"].column_names, data_args, "classification")
     require_columns(data["train"], [data_args.text_column, data_args.label_column], "text classification")
     unlabelled = data.get("test")  # dropped below when it has no labels (GLUE's): then only predicted
     data, labels = classification_data(data, data_args.text_column, data_args.label_column,

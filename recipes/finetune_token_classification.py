@@ -29,8 +29,6 @@ from nlpseq.labels import labels_of_checkpoint
 from nlpseq.results import run_and_report, write_lines
 from nlpseq.token_classification import (
     IGNORED,
-    TAGS_COLUMN,
-    WORDS_COLUMN,
     check_tag_rows,
     prepare_token_classification,
     tag_names,
@@ -43,6 +41,7 @@ from nlpseq.training import (
     build_model,
     load_data,
     load_or_train_tokenizer,
+    pick_columns,
     run_recipe,
 )
 
@@ -54,20 +53,12 @@ def main(argv: list[str] | None = None, callbacks: list[TrainerCallback] | None 
     return run_recipe(run, TrainingArguments, task=TASK, argv=argv, callbacks=callbacks)
 
 
-def pick_columns(data, data_args: DataArguments) -> None:
-    """``--text_column``/``--label_column`` if the data has them, else ``tokens``/``ner_tags`` (run_ner.py's rule)."""
-    names = data["train"].column_names
-    for flag, fallback in (("text_column", WORDS_COLUMN), ("label_column", TAGS_COLUMN)):
-        if getattr(data_args, flag) not in names and fallback in names:
-            setattr(data_args, flag, fallback)
-    require_columns(data["train"], [data_args.text_column, data_args.label_column], "token classification")
-
-
 def run(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments,
         callbacks: list[TrainerCallback] | None = None) -> dict:
     set_seed(training_args.seed)
     data = load_data(data_args, training_args.seed)
-    pick_columns(data, data_args)
+    pick_columns(data["train"].column_names, data_args, TASK)
+    require_columns(data["train"], [data_args.text_column, data_args.label_column], "token classification")
     check_tag_rows(data, data_args.text_column, data_args.label_column)
     checkpoint = labels_of_checkpoint(model_args.model_name_or_path, data_args.label_column)
     names = tag_names(data, data_args.label_column, checkpoint.names if checkpoint else None)

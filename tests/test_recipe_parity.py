@@ -108,6 +108,32 @@ def test_an_unlabelled_test_file_is_predicted_not_scored(tmp_path):
     assert len(lines) == 9 and {line.split("\t")[1] for line in lines} <= {"sport", "finance"}
 
 
+def _csv(path: Path, header: str, rows: list[str]) -> str:
+    path.write_text(header + "\n" + "".join(f"{row}\n" for row in rows))
+    return str(path)
+
+
+def test_without_column_flags_the_examples_columns_are_taken(tmp_path, capsys):
+    """No --text_column: run_classification.py's "sentence" (string labels), run_glue.py's single non-label column,
+    run_clm.py's first column, each said in one line. A column named on the command line is never swapped."""
+    topics = ("sport", "finance")
+    rows = [f"story {i} about the {topics[i % 2]} desk,{topics[i % 2]}" for i in range(60)]
+    sentence = ["--train_file", _csv(tmp_path / "s.csv", "sentence,label", rows)]
+    bow = ["--model_family", "bow", "--max_steps", "2", "--tokenizer_kind", "word", "--vocab_size", "0"]
+    results = _run(finetune_classification, tmp_path / "sentence", *bow, *sentence)
+    assert results["train_samples"] == 54 and "--text_column sentence (as the transformers examples" in \
+        capsys.readouterr().out
+    _run(finetune_classification, tmp_path / "only", *bow, "--train_file", _csv(tmp_path / "h.csv", "headline,label",
+                                                                               rows))
+    assert "--text_column headline" in capsys.readouterr().out
+    lines = [f"line {i} of some text to model,{i}" for i in range(80)]
+    _run(pretrain_clm, tmp_path / "clm", *CLM, "--max_steps", "2", "--tokenizer_kind", "word", "--vocab_size", "0",
+         "--train_file", _csv(tmp_path / "c.csv", "content,id", lines))
+    assert "--text_column content" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"needs column\(s\) \['body'\]"):
+        _run(finetune_classification, tmp_path / "named", *bow, "--text_column", "body", *sentence)
+
+
 @pytest.mark.parametrize("task, argv, field, value", [
     ("clm", ["--max_seq_length", "48"], "block_size", 48),
     ("mlm", ["--max_seq_length", "48"], "block_size", 48),
