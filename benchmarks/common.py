@@ -9,8 +9,10 @@ from every JSON file present, so modules can be run one at a time or all togethe
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,9 @@ import torch
 
 RESULTS_DIR = Path(__file__).parent / "results"
 RESULTS_MD = Path(__file__).parent / "RESULTS.md"
+#: when this module's run started and the machine's load then (1, 5, 15 minutes): set on import (a benchmark
+#: imports this module first) and again by every ``save`` (``run_all`` runs the modules one after another)
+STARTED = (time.time(), os.getloadavg())
 
 
 def environment() -> dict:
@@ -123,12 +128,16 @@ def save(module: str, rows: list[dict], quick: bool) -> Path:
     """Write ``results/<module>.json`` and regenerate ``RESULTS.md``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{module}.json"
+    global STARTED
+    run = {"command": " ".join(["python -m", f"benchmarks.{Path(sys.argv[0]).stem}", *sys.argv[1:]]),
+           "wall_s": round(time.time() - STARTED[0], 1), "load_before": STARTED[1], "load_after": os.getloadavg()}
     payload = {"module": module, "quick": quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-               "environment": environment(), "rows": rows}
+               "environment": environment(), "run": run, "rows": rows}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2))
     tmp.replace(path)
     write_markdown()
+    STARTED = (time.time(), os.getloadavg())
     return path
 
 
@@ -136,6 +145,14 @@ def _fmt(x: object) -> str:
     if isinstance(x, float):
         return f"{x:.3g}" if abs(x) < 1e4 else f"{x:,.0f}"
     return "" if x is None else str(x)
+
+
+def _run_line(run: dict | None) -> list[str]:
+    """The command, wall time and load average before and after (runs saved before 2026-12-02 lack them)."""
+    if not run:
+        return []
+    load = " / ".join(f"{before:.2f} -> {after:.2f}" for before, after in zip(run["load_before"], run["load_after"]))
+    return [f"`{run['command']}` · {run['wall_s']:.0f} s wall · load average (1 / 5 / 15 min) {load}", ""]
 
 
 def write_markdown() -> None:
@@ -148,6 +165,7 @@ def write_markdown() -> None:
         lines += [f"## {data['module']}" + (" (quick)" if data.get("quick") else ""), "",
                   f"{data['date']} · device {env['device']} · {env['threads']} threads · torch {env['torch']}"
                   f" · transformers {env['transformers']} · {env['processor']}, {env['platform']}", "",
+                  *_run_line(data.get("run")),
                   "| benchmark | metric | ours | reference | ratio (best) | ratio (median) | target | meets |",
                   "|---|---|---|---|---|---|---|---|"]
         for r in data["rows"]:

@@ -193,12 +193,15 @@ def tokenize_dataset(data: DatasetDict, tokenizer: PreTrainedTokenizerBase, text
                      max_length: int | None = None, num_proc: int | None = None) -> DatasetDict:
     """Tokenize ``text_column`` with a batched ``map``; drops the other columns. Truncates if ``max_length``.
 
-    A row without text (None) in any split is a ``DataError`` that lists the rows (``nlpseq.rows``)."""
+    A row without text (None) in any split is a ``DataError`` that lists the rows (``nlpseq.rows``). Without
+    ``max_length`` (texts that ``group_texts`` packs into blocks) the tokenizer's warning about sequences longer than
+    the model's is silenced: the blocks are what the model sees."""
     require_columns(data, [text_column], "tokenize_dataset")
     data = check_rows(data, [Field(text_column)], "tokenize_dataset")
 
     def encode(batch):
-        return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length)
+        return tokenizer(batch[text_column], truncation=max_length is not None, max_length=max_length,
+                         verbose=max_length is not None)
 
     return _map_each(data, encode, num_proc=num_proc)
 

@@ -1,5 +1,7 @@
 """The benchmark helpers that turn timings into reported numbers (no timing is asserted anywhere)."""
 
+import json
+
 from benchmarks.common import interleaved, row
 from benchmarks.transformer import decoder_mfu, model_flops_per_token
 
@@ -33,7 +35,6 @@ def test_every_benchmark_module_runs_under_run_all_and_every_result_renders(tmp_
     breaks the whole `make bench` (both happened: metrics.py and streaming_memory.py)."""
     import importlib
     import inspect
-    import json
     import pkgutil
     import shutil
 
@@ -53,3 +54,18 @@ def test_every_benchmark_module_runs_under_run_all_and_every_result_renders(tmp_
     rendered = (tmp_path / "RESULTS.md").read_text()
     for path in results.glob("*.json"):
         assert f"## {json.loads(path.read_text())['module']}" in rendered, path.name
+
+
+def test_save_records_the_command_wall_time_and_load_before_and_after(tmp_path, monkeypatch):
+    from benchmarks import common
+
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(common, "RESULTS_MD", tmp_path / "RESULTS.md")
+    monkeypatch.setattr(common, "STARTED", (common.time.time() - 12.0, (0.5, 0.25, 0.125)))
+    monkeypatch.setattr(common.sys, "argv", ["/x/benchmarks/ssm.py", "--quick"])
+    common.save("ssm", [row("x", "tokens/s", 150.0, 100.0)], quick=True)
+    run = json.loads((tmp_path / "results" / "ssm.json").read_text())["run"]
+    assert run["command"] == "python -m benchmarks.ssm --quick" and 12.0 <= run["wall_s"] < 60
+    assert run["load_before"] == [0.5, 0.25, 0.125] and len(run["load_after"]) == 3
+    assert "12 s wall · load average (1 / 5 / 15 min) 0.50 -> " in (tmp_path / "RESULTS.md").read_text()
+    assert common.STARTED[0] > common.time.time() - 5  # the next module's clock starts at this save

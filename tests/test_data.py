@@ -138,6 +138,17 @@ def test_group_texts_for_lm(tmp_path, tok):
         group_texts(tokenized, block_size=10_000)
 
 
+def test_texts_for_packing_raise_no_too_long_warning_but_truncated_ones_would(tok):
+    text = " ".join(["the cat sat"] * 400)
+    long_text = DatasetDict({"train": Dataset.from_dict({"text": [text]})})
+    tok.model_max_length, key = 64, "sequence-length-is-longer-than-the-specified-maximum"
+    tok.deprecation_warnings.pop(key, None)
+    assert len(tokenize_dataset(long_text, tok)["train"][0]["input_ids"]) > 64  # packed later by group_texts
+    assert key not in tok.deprecation_warnings
+    tok(text)  # the warning that tokenize_dataset keeps out of the packing path
+    assert tok.deprecation_warnings.pop(key)
+
+
 def test_translation_from_builtin_corpus():
     data = load_corpus("number-translation", num_examples=300)
     tok = train_tokenizer([t[lang] for t in data["train"]["translation"] for lang in ("en", "de")],

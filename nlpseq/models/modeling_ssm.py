@@ -133,7 +133,7 @@ CHUNK_ELEMENTS = 2**21
 
 def selective_scan_parallel(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor,
                             C: torch.Tensor, D: torch.Tensor, state: torch.Tensor | None = None, *,
-                            chunk_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+                            chunk_size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """The selective scan of ``selective_scan_sequential`` (same arguments, same result), ``chunk_size`` steps at a
     time: within a chunk every state comes from ``scan_linear_recurrence`` (time first, vectorised over batch,
     channels and state; ``LinearRecurrence`` for the backward), and the last state of a chunk starts the next one.
