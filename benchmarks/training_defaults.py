@@ -2,7 +2,7 @@
 (sizes and steps only), against the same run on the Trainer's own defaults (lr 5e-5, batch 8, linear decay,
 no warm-up, no weight decay: rates meant for fine-tuning large pretrained models).
 
-    python -m benchmarks.training_defaults            # 2.5 minutes on 2 CPU cores (149 s, 2026-12-02)
+    python -m benchmarks.training_defaults            # 2.5-3 minutes on 2 CPU cores (149-183 s, 2026-12-02)
 
 ``MATRIX`` is also the acceptance test (``tests/test_training_defaults.py``). Ratio = ours / Trainer defaults
 on accuracy, exact match, or nats below the uniform guess (``ln(outcomes) - eval_loss``, for the language models).

@@ -138,11 +138,12 @@ def test_group_texts_for_lm(tmp_path, tok):
         group_texts(tokenized, block_size=10_000)
 
 
-def test_texts_for_packing_raise_no_too_long_warning_but_truncated_ones_would(tok):
+def test_texts_for_packing_raise_no_too_long_warning_but_truncated_ones_would(tok, monkeypatch):
     text = " ".join(["the cat sat"] * 400)
     long_text = DatasetDict({"train": Dataset.from_dict({"text": [text]})})
-    tok.model_max_length, key = 64, "sequence-length-is-longer-than-the-specified-maximum"
-    tok.deprecation_warnings.pop(key, None)
+    key = "sequence-length-is-longer-than-the-specified-maximum"
+    monkeypatch.setattr(tok, "model_max_length", 64)  # the fixture is shared by the module: restored after
+    monkeypatch.setattr(tok, "deprecation_warnings", {})
     assert len(tokenize_dataset(long_text, tok)["train"][0]["input_ids"]) > 64  # packed later by group_texts
     assert key not in tok.deprecation_warnings
     tok(text)  # the warning that tokenize_dataset keeps out of the packing path
