@@ -53,7 +53,8 @@ class SelectiveSSMConfig(PretrainedConfig):
             scan's temporaries grow with ``batch * intermediate_size * state_size * chunk_size``, and the scan
             lowers it for large batches and widths (``modeling_ssm.CHUNK_ELEMENTS``). 8: one training step of the
             tiny preset (batch 32 x 64, 1 thread) took 122-125 ms at 8 and 194-222 ms at 32 (chunks that outgrow the
-            cache); wider models are capped near 8 anyway.
+            cache); wider models are capped near 8 anyway. Long sequences at small batches favour longer chunks
+            (width 128, batch 8 x 512, 2 threads: 524-631 ms at 32, 698-711 ms at 8): set it per model.
         tie_word_embeddings: the language model's output layer is the embedding table.
         adaptive_softmax_cutoffs: token ids where the language model's adaptive softmax cuts the vocabulary (see
             ``RecurrentConfig``; ids ordered by frequency); it unties the output layer. ``None``: the full softmax.
